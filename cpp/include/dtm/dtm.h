@@ -1,0 +1,255 @@
+/*
+ * dtm.h - the one boundary of the dtm engine.
+ *
+ * Flat C: opaque handles, plain structs, int status codes and a thread-local
+ * last-error message. No C++ exception and no abort() crosses this boundary;
+ * every function that can fail returns a dtm_status and, on failure, leaves a
+ * message that dtm_last_error() returns on the same thread.
+ *
+ * Ownership: every *_create / *_load has a matching *_free; free(NULL) does
+ * nothing. Outputs go into caller-provided buffers; where the size is not
+ * known in advance the function reports the size it needs (two-call pattern).
+ *
+ * Threads: a dtm_model is immutable after loading and may be shared by any
+ * number of threads. A dtm_session (scratch buffers, KV cache, worker
+ * threads) belongs to one calling thread at a time.
+ *
+ * Versioning: new struct fields are only ever appended; fields documented
+ * with "0 = ..." take their value from the model or the machine when 0.
+ */
+#ifndef DTM_H
+#define DTM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define DTM_API __declspec(dllexport)
+#else
+#  define DTM_API __attribute__((visibility("default")))
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and errors                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* What failed. On any non-zero status no output buffer is guaranteed to be
+ * filled and no handle is created; handles passed in stay valid and unchanged
+ * unless the function's comment says otherwise. */
+typedef enum dtm_status {
+    DTM_OK                    = 0,
+    DTM_ERR_INVALID_ARGUMENT  = 1,  /* NULL pointer, negative size, value out of range */
+    DTM_ERR_IO                = 2,  /* a file could not be opened, mapped or read */
+    DTM_ERR_MODEL_FORMAT      = 3,  /* model file truncated, foreign or inconsistent */
+    DTM_ERR_TOKENIZER_FORMAT  = 4,  /* tokenizer file truncated, foreign or inconsistent */
+    DTM_ERR_TOKEN_OUT_OF_RANGE= 5,  /* a token id is outside [0, vocab_size) */
+    DTM_ERR_CONTEXT_OVERFLOW  = 6,  /* a sequence is longer than the context */
+    DTM_ERR_OUT_OF_MEMORY     = 7,  /* an allocation failed */
+    DTM_ERR_BUFFER_TOO_SMALL  = 8,  /* output buffer too small; the needed size was reported */
+    DTM_ERR_UNSUPPORTED       = 9,  /* e.g. an instruction set the CPU lacks */
+    DTM_ERR_NON_FINITE        = 10, /* NaN or infinity in weights */
+    DTM_ERR_INTERNAL          = 99  /* a bug in dtm: please report it */
+} dtm_status;
+
+/* Message of the last failed call on this thread ("" if none). Valid until the
+ * next dtm call on this thread. */
+DTM_API const char * dtm_last_error(void);
+
+/* Stable upper-case name of a status, e.g. "MODEL_FORMAT". */
+DTM_API const char * dtm_status_name(int32_t status);
+
+/* Library version, e.g. "0.1.0". */
+DTM_API const char * dtm_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* CPU instruction sets                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Kernel paths. Every path computes fp32 matrix products with the same
+ * sequential per-output accumulation, so all paths give bitwise equal
+ * logits; they differ only in speed. */
+typedef enum dtm_isa {
+    DTM_ISA_AUTO    = 0, /* best the CPU supports, or $DTM_ISA (scalar|avx2|avx512) if set */
+    DTM_ISA_SCALAR  = 1, /* portable reference */
+    DTM_ISA_AVX2    = 2, /* AVX2 + FMA */
+    DTM_ISA_AVX512  = 3  /* AVX-512 F/BW/VL (+VNNI for int8 where present) */
+} dtm_isa;
+
+/* Best instruction set this CPU supports (never DTM_ISA_AUTO). */
+DTM_API int32_t dtm_cpu_best_isa(void);
+
+/* 1 if this CPU can run the given path, else 0. */
+DTM_API int32_t dtm_cpu_supports_isa(int32_t isa);
+
+/* "auto", "scalar", "avx2", "avx512" (or "unknown"). */
+DTM_API const char * dtm_isa_name(int32_t isa);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dtm_model dtm_model;
+
+typedef struct dtm_model_params {
+    /* Tokenizer file. NULL = "tokenizer.bin" in the model file's directory. */
+    const char * tokenizer_path;
+    /* 1 = scan all weights for NaN/inf at load (DTM_ERR_NON_FINITE). */
+    int32_t check_finite;
+} dtm_model_params;
+
+DTM_API dtm_model_params dtm_model_default_params(void);
+
+/* Loads a llama2.c model file (.bin, shared or separate classifier) and its
+ * tokenizer.bin. Every size is validated against the file length before any
+ * weight is touched. On failure *out is set to NULL. */
+DTM_API int32_t dtm_model_load(const char * path, dtm_model_params params, dtm_model ** out);
+
+DTM_API void dtm_model_free(dtm_model * model);
+
+typedef struct dtm_model_config {
+    int32_t dim;              /* residual stream width */
+    int32_t hidden_dim;       /* MLP width */
+    int32_t n_layers;
+    int32_t n_heads;          /* query heads */
+    int32_t n_kv_heads;       /* key/value heads (grouped-query attention when < n_heads) */
+    int32_t head_dim;         /* dim / n_heads */
+    int32_t vocab_size;
+    int32_t max_seq_len;      /* context length */
+    float   rope_theta;       /* RoPE base, 10000 for llama2.c files */
+    float   norm_eps;         /* RMSNorm epsilon, 1e-5 for llama2.c files */
+    int32_t shared_classifier;/* 1 = output head tied to the token embedding */
+    int32_t bos_id;
+    int32_t eos_id;
+    int64_t n_params;         /* parameters, counting a tied head once */
+} dtm_model_config;
+
+DTM_API int32_t dtm_model_get_config(const dtm_model * model, dtm_model_config * out);
+
+/* What a component is: one weight matrix, named as Hugging Face names it. */
+typedef enum dtm_component_kind {
+    DTM_COMPONENT_Q_PROJ    = 0,
+    DTM_COMPONENT_K_PROJ    = 1,
+    DTM_COMPONENT_V_PROJ    = 2,
+    DTM_COMPONENT_O_PROJ    = 3,
+    DTM_COMPONENT_GATE_PROJ = 4,
+    DTM_COMPONENT_UP_PROJ   = 5,
+    DTM_COMPONENT_DOWN_PROJ = 6,
+    DTM_COMPONENT_EMBEDDING = 7, /* model.embed_tokens */
+    DTM_COMPONENT_LM_HEAD   = 8  /* lm_head (the embedding itself when tied) */
+} dtm_component_kind;
+
+typedef struct dtm_component_info {
+    char    name[96];  /* e.g. "model.layers.3.mlp.down_proj" */
+    int32_t kind;      /* dtm_component_kind */
+    int32_t layer;     /* decoder layer, -1 for embedding and head */
+    int64_t rows;      /* output features */
+    int64_t cols;      /* input features */
+} dtm_component_info;
+
+/* Components in a fixed order: per layer q,k,v,o,gate,up,down; then the
+ * embedding and the head. */
+DTM_API int32_t dtm_model_n_components(const dtm_model * model);
+DTM_API int32_t dtm_model_component(const dtm_model * model, int32_t index, dtm_component_info * out);
+
+/* ------------------------------------------------------------------------ */
+/* Tokenizer (part of the model)                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Encodes UTF-8 text (text_len bytes) as llama2.c does: a leading space is
+ * added to non-empty text, SentencePiece-BPE merges by score, unknown bytes
+ * fall back to byte tokens <0xXX> by id (3 + byte). add_bos = 1 prepends BOS.
+ * Two-call: *n_tokens is always set to the count; DTM_ERR_BUFFER_TOO_SMALL
+ * when capacity is smaller (tokens may then be NULL). */
+DTM_API int32_t dtm_tokenize(const dtm_model * model, const char * text, int32_t text_len,
+                             int32_t add_bos, int32_t * tokens, int32_t capacity,
+                             int32_t * n_tokens);
+
+/* Decodes tokens to UTF-8 as llama2.c prints them: byte tokens become their
+ * byte, the space after BOS is dropped, BOS/EOS themselves print nothing.
+ * Two-call like dtm_tokenize; *n_bytes excludes any terminator (none written). */
+DTM_API int32_t dtm_detokenize(const dtm_model * model, const int32_t * tokens, int32_t n_tokens,
+                               char * text, int32_t capacity, int32_t * n_bytes);
+
+/* The vocabulary entry of one token as stored (may be empty or raw bytes). */
+DTM_API int32_t dtm_token_piece(const dtm_model * model, int32_t token,
+                                char * text, int32_t capacity, int32_t * n_bytes);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions: scratch buffers, KV cache and worker threads for one caller      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct dtm_session dtm_session;
+
+typedef struct dtm_session_params {
+    int32_t n_threads;     /* 0 = all online CPUs */
+    int32_t isa;           /* dtm_isa; 0 = auto */
+    int32_t max_sequences; /* sequences decoded side by side; 0 = 1 */
+    int32_t max_batch_tokens; /* tokens per forward chunk when scoring; 0 = 512 */
+} dtm_session_params;
+
+DTM_API dtm_session_params dtm_session_default_params(void);
+
+/* DTM_ERR_UNSUPPORTED when the requested isa is not available on this CPU. */
+DTM_API int32_t dtm_session_create(const dtm_model * model, dtm_session_params params,
+                                   dtm_session ** out);
+
+DTM_API void dtm_session_free(dtm_session * session);
+
+/* The kernel path this session runs (never DTM_ISA_AUTO). */
+DTM_API int32_t dtm_session_isa(const dtm_session * session);
+
+/* Threads this session computes with. */
+DTM_API int32_t dtm_session_n_threads(const dtm_session * session);
+
+/* Forgets all cached positions of the one-token decoding stream. The stream
+ * shares the session's KV cache with dtm_score and dtm_generate_greedy, which
+ * therefore reset it too. */
+DTM_API int32_t dtm_session_reset(dtm_session * session);
+
+/* One-token decoding: appends `token` at the next position of the session's
+ * decoding stream (sequence 0) and writes the vocab_size logits predicting the
+ * token after it. Bitwise equal to the logits that dtm_score gives for the
+ * same position. DTM_ERR_CONTEXT_OVERFLOW at max_seq_len; the stream is then
+ * unchanged. */
+DTM_API int32_t dtm_session_decode(dtm_session * session, int32_t token, float * logits);
+
+/* Position of the next token of the decoding stream (tokens decoded so far). */
+DTM_API int32_t dtm_session_position(const dtm_session * session);
+
+/* Greedy generation for a batch of prompts, decoded side by side.
+ * prompts: the prompts' tokens one after another; prompt_lens[s] tokens each
+ * (each >= 1; include BOS yourself). For each prompt, n_new tokens are
+ * chosen by argmax (ties to the lowest id) and written to
+ * out_tokens[s * n_new ...]; out_lens[s] is n_new, or fewer when
+ * stop_at_eos = 1 and EOS was chosen (EOS is then the last token written).
+ * DTM_ERR_CONTEXT_OVERFLOW when prompt_len + n_new - 1 > max_seq_len. */
+DTM_API int32_t dtm_generate_greedy(dtm_session * session,
+                                    const int32_t * prompts, const int32_t * prompt_lens,
+                                    int32_t n_prompts, int32_t n_new, int32_t stop_at_eos,
+                                    int32_t * out_tokens, int32_t * out_lens);
+
+/* Per-position outputs of teacher-forced scoring. Each array has one entry per
+ * input token (sum of seq_lens); NULL skips that output. Position p of a
+ * sequence holds what the model predicts for position p+1. */
+typedef struct dtm_score_outputs {
+    int32_t * argmax;       /* argmax over the vocabulary, ties to the lowest id */
+    float   * logprob_next; /* log p(token[p+1]); NaN at each sequence's last position */
+    float   * logsumexp;    /* log of the softmax normaliser of the logits */
+    float   * logits;       /* all logits, (n_total, vocab_size); large: tests and tools only */
+} dtm_score_outputs;
+
+/* Teacher-forced scoring of many sequences in batched prefill (matrix-matrix
+ * products over whole chunks of tokens). tokens: all sequences one after
+ * another, seq_lens[s] tokens each (each >= 1 and <= max_seq_len). */
+DTM_API int32_t dtm_score(dtm_session * session,
+                          const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
+                          dtm_score_outputs outputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DTM_H */

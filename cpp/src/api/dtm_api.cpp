@@ -1,0 +1,281 @@
+// dtm_api.cpp - the C boundary. Every entry point runs its body inside
+// guarded(), which turns dtm::Error, std::bad_alloc and any other exception
+// into a status code and a thread-local message. Nothing throws past here.
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "core/error.h"
+#include "dtm/dtm.h"
+#include "kernels/cpu/dispatch.h"
+#include "model/model.h"
+#include "runtime/session.h"
+
+struct dtm_model {
+    std::unique_ptr<dtm::Model> impl;
+};
+
+struct dtm_session {
+    std::unique_ptr<dtm::Session> impl;
+};
+
+namespace {
+
+thread_local std::string g_last_error;
+
+template <typename Body>
+int32_t guarded(Body && body) {
+    try {
+        body();
+        g_last_error.clear();
+        return DTM_OK;
+    } catch (const dtm::Error & e) {
+        g_last_error = e.what();
+        return e.status();
+    } catch (const std::bad_alloc &) {
+        g_last_error = "out of memory";
+        return DTM_ERR_OUT_OF_MEMORY;
+    } catch (const std::exception & e) {
+        g_last_error = std::string("internal error: ") + e.what();
+        return DTM_ERR_INTERNAL;
+    } catch (...) {
+        g_last_error = "internal error: unknown exception";
+        return DTM_ERR_INTERNAL;
+    }
+}
+
+void require(const void * p, const char * what) {
+    if (p == nullptr) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "%s must not be NULL", what);
+}
+
+// Copies bytes into a caller buffer with the two-call convention.
+void copy_out(const std::string & s, char * text, int32_t capacity, int32_t * n_bytes) {
+    require(n_bytes, "n_bytes");
+    if (s.size() > size_t(INT32_MAX)) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "text too long");
+    *n_bytes = int32_t(s.size());
+    if (capacity < 0) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "capacity must be >= 0, got %d", capacity);
+    if (int64_t(s.size()) > capacity || (text == nullptr && !s.empty())) {
+        dtm::fail(DTM_ERR_BUFFER_TOO_SMALL, "need %zu bytes, buffer has %d", s.size(), capacity);
+    }
+    if (!s.empty()) std::memcpy(text, s.data(), s.size());
+}
+
+void check_token(const dtm::Model & m, int32_t token) {
+    if (token < 0 || token >= m.config().vocab_size) {
+        dtm::fail(DTM_ERR_TOKEN_OUT_OF_RANGE, "token id %d is outside the vocabulary [0, %d)", token,
+                  m.config().vocab_size);
+    }
+}
+
+std::string sibling_tokenizer(const std::string & model_path) {
+    const size_t slash = model_path.find_last_of('/');
+    return (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) + "tokenizer.bin";
+}
+
+}  // namespace
+
+extern "C" {
+
+const char * dtm_last_error(void) { return g_last_error.c_str(); }
+
+const char * dtm_status_name(int32_t status) {
+    switch (status) {
+        case DTM_OK: return "OK";
+        case DTM_ERR_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+        case DTM_ERR_IO: return "IO";
+        case DTM_ERR_MODEL_FORMAT: return "MODEL_FORMAT";
+        case DTM_ERR_TOKENIZER_FORMAT: return "TOKENIZER_FORMAT";
+        case DTM_ERR_TOKEN_OUT_OF_RANGE: return "TOKEN_OUT_OF_RANGE";
+        case DTM_ERR_CONTEXT_OVERFLOW: return "CONTEXT_OVERFLOW";
+        case DTM_ERR_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
+        case DTM_ERR_BUFFER_TOO_SMALL: return "BUFFER_TOO_SMALL";
+        case DTM_ERR_UNSUPPORTED: return "UNSUPPORTED";
+        case DTM_ERR_NON_FINITE: return "NON_FINITE";
+        case DTM_ERR_INTERNAL: return "INTERNAL";
+        default: return "UNKNOWN";
+    }
+}
+
+const char * dtm_version(void) { return "0.1.0"; }
+
+int32_t dtm_cpu_best_isa(void) { return dtm::cpu::best_isa(); }
+
+int32_t dtm_cpu_supports_isa(int32_t isa) {
+    if (isa < DTM_ISA_SCALAR || isa > DTM_ISA_AVX512) return 0;
+    return dtm::cpu::isa_supported(dtm_isa(isa)) ? 1 : 0;
+}
+
+const char * dtm_isa_name(int32_t isa) { return dtm::cpu::isa_name(isa); }
+
+dtm_model_params dtm_model_default_params(void) {
+    dtm_model_params p;
+    p.tokenizer_path = nullptr;
+    p.check_finite = 1;
+    return p;
+}
+
+int32_t dtm_model_load(const char * path, dtm_model_params params, dtm_model ** out) {
+    if (out != nullptr) *out = nullptr;
+    return guarded([&] {
+        require(out, "out");
+        require(path, "path");
+        const std::string model_path(path);
+        const std::string tok_path = params.tokenizer_path ? std::string(params.tokenizer_path)
+                                                           : sibling_tokenizer(model_path);
+        auto m = std::make_unique<dtm_model>();
+        m->impl = dtm::Model::load_llama2c(model_path, tok_path, params.check_finite != 0);
+        *out = m.release();
+    });
+}
+
+void dtm_model_free(dtm_model * model) { delete model; }
+
+int32_t dtm_model_get_config(const dtm_model * model, dtm_model_config * out) {
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        const dtm::ModelConfig & c = model->impl->config();
+        out->dim = c.dim;
+        out->hidden_dim = c.hidden_dim;
+        out->n_layers = c.n_layers;
+        out->n_heads = c.n_heads;
+        out->n_kv_heads = c.n_kv_heads;
+        out->head_dim = c.head_dim;
+        out->vocab_size = c.vocab_size;
+        out->max_seq_len = c.max_seq_len;
+        out->rope_theta = c.rope_theta;
+        out->norm_eps = c.norm_eps;
+        out->shared_classifier = c.shared_classifier ? 1 : 0;
+        out->bos_id = c.bos_id;
+        out->eos_id = c.eos_id;
+        out->n_params = model->impl->n_params();
+    });
+}
+
+int32_t dtm_model_n_components(const dtm_model * model) {
+    return model == nullptr ? 0 : int32_t(model->impl->components().size());
+}
+
+int32_t dtm_model_component(const dtm_model * model, int32_t index, dtm_component_info * out) {
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        const auto & comps = model->impl->components();
+        if (index < 0 || size_t(index) >= comps.size()) {
+            dtm::fail(DTM_ERR_INVALID_ARGUMENT, "component index %d is outside [0, %zu)", index, comps.size());
+        }
+        const dtm::ComponentInfo & ci = comps[size_t(index)];
+        std::memset(out->name, 0, sizeof(out->name));
+        std::strncpy(out->name, ci.name.c_str(), sizeof(out->name) - 1);
+        out->kind = ci.kind;
+        out->layer = ci.layer;
+        out->rows = ci.rows;
+        out->cols = ci.cols;
+    });
+}
+
+int32_t dtm_tokenize(const dtm_model * model, const char * text, int32_t text_len, int32_t add_bos,
+                     int32_t * tokens, int32_t capacity, int32_t * n_tokens) {
+    return guarded([&] {
+        require(model, "model");
+        require(n_tokens, "n_tokens");
+        if (text_len < 0) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "text_len must be >= 0, got %d", text_len);
+        if (text_len > 0) require(text, "text");
+        if (capacity < 0) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "capacity must be >= 0, got %d", capacity);
+        const std::vector<int32_t> ids =
+            model->impl->tokenizer().encode(std::string_view(text ? text : "", size_t(text_len)), add_bos != 0);
+        *n_tokens = int32_t(ids.size());
+        if (int64_t(ids.size()) > capacity || (tokens == nullptr && !ids.empty())) {
+            dtm::fail(DTM_ERR_BUFFER_TOO_SMALL, "need room for %zu tokens, buffer has %d", ids.size(), capacity);
+        }
+        if (!ids.empty()) std::memcpy(tokens, ids.data(), ids.size() * sizeof(int32_t));
+    });
+}
+
+int32_t dtm_detokenize(const dtm_model * model, const int32_t * tokens, int32_t n_tokens, char * text,
+                       int32_t capacity, int32_t * n_bytes) {
+    return guarded([&] {
+        require(model, "model");
+        if (n_tokens < 0) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "n_tokens must be >= 0, got %d", n_tokens);
+        if (n_tokens > 0) require(tokens, "tokens");
+        for (int32_t i = 0; i < n_tokens; ++i) check_token(*model->impl, tokens[i]);
+        const std::vector<int32_t> ids(tokens, tokens + n_tokens);
+        copy_out(model->impl->tokenizer().decode(ids), text, capacity, n_bytes);
+    });
+}
+
+int32_t dtm_token_piece(const dtm_model * model, int32_t token, char * text, int32_t capacity, int32_t * n_bytes) {
+    return guarded([&] {
+        require(model, "model");
+        check_token(*model->impl, token);
+        copy_out(model->impl->tokenizer().piece(token), text, capacity, n_bytes);
+    });
+}
+
+dtm_session_params dtm_session_default_params(void) {
+    dtm_session_params p;
+    p.n_threads = 0;
+    p.isa = DTM_ISA_AUTO;
+    p.max_sequences = 0;
+    p.max_batch_tokens = 0;
+    return p;
+}
+
+int32_t dtm_session_create(const dtm_model * model, dtm_session_params params, dtm_session ** out) {
+    if (out != nullptr) *out = nullptr;
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        auto s = std::make_unique<dtm_session>();
+        s->impl = std::make_unique<dtm::Session>(*model->impl, params);
+        *out = s.release();
+    });
+}
+
+void dtm_session_free(dtm_session * session) { delete session; }
+
+int32_t dtm_session_isa(const dtm_session * session) {
+    return session == nullptr ? DTM_ISA_AUTO : int32_t(session->impl->isa());
+}
+
+int32_t dtm_session_n_threads(const dtm_session * session) {
+    return session == nullptr ? 0 : session->impl->n_threads();
+}
+
+int32_t dtm_session_reset(dtm_session * session) {
+    return guarded([&] {
+        require(session, "session");
+        session->impl->reset();
+    });
+}
+
+int32_t dtm_session_decode(dtm_session * session, int32_t token, float * logits) {
+    return guarded([&] {
+        require(session, "session");
+        session->impl->decode(token, logits);
+    });
+}
+
+int32_t dtm_session_position(const dtm_session * session) {
+    return session == nullptr ? 0 : session->impl->position();
+}
+
+int32_t dtm_generate_greedy(dtm_session * session, const int32_t * prompts, const int32_t * prompt_lens,
+                            int32_t n_prompts, int32_t n_new, int32_t stop_at_eos, int32_t * out_tokens,
+                            int32_t * out_lens) {
+    return guarded([&] {
+        require(session, "session");
+        session->impl->generate_greedy(prompts, prompt_lens, n_prompts, n_new, stop_at_eos != 0, out_tokens,
+                                       out_lens);
+    });
+}
+
+int32_t dtm_score(dtm_session * session, const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
+                  dtm_score_outputs outputs) {
+    return guarded([&] {
+        require(session, "session");
+        session->impl->score(tokens, seq_lens, n_seqs, outputs);
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,104 @@
+#include "core/thread_pool.h"
+
+#include <chrono>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define DTM_CPU_RELAX() _mm_pause()
+#else
+#define DTM_CPU_RELAX() ((void)0)
+#endif
+
+namespace dtm {
+
+namespace {
+// How long an idle worker spins before it sleeps on the condition variable.
+constexpr auto kSpinTime = std::chrono::microseconds(200);
+}  // namespace
+
+int ThreadPool::hardware_threads() {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? int(n) : 1;
+}
+
+ThreadPool::ThreadPool(int n_threads) {
+    if (n_threads < 1) n_threads = 1;
+    workers_.reserve(size_t(n_threads - 1));
+    for (int w = 1; w < n_threads; ++w) {
+        workers_.emplace_back([this, w] { worker_loop(w); });
+    }
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_.store(true);
+        generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (auto & t : workers_) t.join();
+}
+
+void ThreadPool::run_tasks(int worker) {
+    for (;;) {
+        int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
+        if (task >= n_tasks_) break;
+        try {
+            (*fn_)(task, worker);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex_);
+            if (!error_) error_ = std::current_exception();
+        }
+    }
+}
+
+void ThreadPool::worker_loop(int worker) {
+    uint64_t seen = 0;
+    for (;;) {
+        // Spin for a while, then sleep until the generation changes.
+        auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+        uint64_t gen = generation_.load(std::memory_order_acquire);
+        while (gen == seen && std::chrono::steady_clock::now() < spin_until) {
+            for (int i = 0; i < 64; ++i) DTM_CPU_RELAX();
+            gen = generation_.load(std::memory_order_acquire);
+        }
+        if (gen == seen) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [&] { return generation_.load() != seen; });
+            gen = generation_.load();
+        }
+        seen = gen;
+        if (stop_.load()) return;
+        run_tasks(worker);
+        busy_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+void ThreadPool::parallel_for(int64_t n_tasks, const TaskFn & fn) {
+    if (n_tasks <= 0) return;
+    if (workers_.empty() || n_tasks == 1) {
+        for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+        return;
+    }
+    error_ = nullptr;
+    fn_ = &fn;
+    n_tasks_ = n_tasks;
+    next_task_.store(0, std::memory_order_relaxed);
+    busy_workers_.store(int(workers_.size()), std::memory_order_relaxed);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    wake_.notify_all();
+    run_tasks(0);
+    while (busy_workers_.load(std::memory_order_acquire) != 0) DTM_CPU_RELAX();
+    fn_ = nullptr;
+    if (error_) {
+        std::exception_ptr e = error_;
+        error_ = nullptr;
+        std::rethrow_exception(e);
+    }
+}
+
+}  // namespace dtm

@@ -1,0 +1,32 @@
+// dispatch.h - which kernel path runs: detected once, forceable for tests.
+#pragma once
+
+#include "dtm/dtm.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/row_stats.h"
+
+namespace dtm::cpu {
+
+// The kernels of one instruction set.
+struct KernelTable {
+    dtm_isa isa;
+    const char * name;
+    MatmulFn matmul;
+    RowStatsFn row_stats;
+};
+
+// Best ISA of this CPU (detected once, cached; never DTM_ISA_AUTO).
+dtm_isa best_isa();
+
+bool isa_supported(dtm_isa isa);
+
+// Resolves DTM_ISA_AUTO (honouring $DTM_ISA = scalar|avx2|avx512) and checks
+// support; throws dtm::Error(DTM_ERR_UNSUPPORTED) for a path the CPU lacks or
+// DTM_ERR_INVALID_ARGUMENT for an unknown value.
+dtm_isa resolve_isa(int32_t requested);
+
+const KernelTable & kernels(dtm_isa isa);
+
+const char * isa_name(int32_t isa);
+
+}  // namespace dtm::cpu

@@ -1,0 +1,60 @@
+// llama2c_file.h - reading a llama2.c model file (.bin).
+//
+// Layout (all little-endian): seven int32 (dim, hidden_dim, n_layers, n_heads,
+// n_kv_heads, vocab_size, seq_len; a negative vocab_size means the output
+// head is stored separately), then fp32 tensors in this order:
+//   token_embedding (vocab, dim)
+//   rms_att_weight  (layer, dim)
+//   wq (layer, n_heads*head_dim, dim)   wk, wv (layer, n_kv_heads*head_dim, dim)
+//   wo (layer, dim, n_heads*head_dim)
+//   rms_ffn_weight  (layer, dim)
+//   w1 (layer, hidden, dim)  w2 (layer, dim, hidden)  w3 (layer, hidden, dim)
+//   rms_final_weight (dim)
+//   freq_cis_real, freq_cis_imag (seq_len, head_dim/2) each, unused
+//   wcls (vocab, dim) only when the head is separate
+// Matrices are (out features, in features), row-major.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/mapped_file.h"
+#include "model/model_config.h"
+
+namespace dtm {
+
+// Views into the mapping; they own nothing.
+struct LayerWeightViews {
+    const float * attn_norm;  // (dim)
+    const float * wq;         // (n_heads*head_dim, dim)
+    const float * wk;         // (n_kv_heads*head_dim, dim)
+    const float * wv;         // (n_kv_heads*head_dim, dim)
+    const float * wo;         // (dim, n_heads*head_dim)
+    const float * mlp_norm;   // (dim)
+    const float * w_gate;     // (hidden_dim, dim)   llama2.c w1
+    const float * w_down;     // (dim, hidden_dim)   llama2.c w2
+    const float * w_up;       // (hidden_dim, dim)   llama2.c w3
+};
+
+struct WeightViews {
+    const float * token_embedding;  // (vocab, dim)
+    std::vector<LayerWeightViews> layers;
+    const float * final_norm;       // (dim)
+    const float * classifier;       // (vocab, dim); == token_embedding when shared
+};
+
+struct Llama2cFile {
+    ModelConfig config;
+    std::unique_ptr<MappedFile> file;
+    WeightViews weights;
+};
+
+// Maps and validates a llama2.c model file. Throws dtm::Error:
+// DTM_ERR_IO (cannot open), DTM_ERR_MODEL_FORMAT (empty, truncated, trailing
+// bytes, non-positive or inconsistent sizes, dim not divisible by n_heads,
+// n_heads not a multiple of n_kv_heads, absurd sizes), and when check_finite
+// DTM_ERR_NON_FINITE naming the first tensor with a NaN or infinity.
+Llama2cFile load_llama2c(const std::string & path, bool check_finite);
+
+}  // namespace dtm

@@ -1,0 +1,63 @@
+#include "model/model.h"
+
+#include "core/error.h"
+
+namespace dtm {
+
+namespace {
+
+std::shared_ptr<const Linear> pack_dense(const float * w, int64_t rows, int64_t cols) {
+    return std::make_shared<DenseLinear>(cpu::PackedMatrix::pack(w, rows, cols, cols));
+}
+
+std::string layer_name(int32_t l, const char * suffix) {
+    return "model.layers." + std::to_string(l) + "." + suffix;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load_llama2c(const std::string & model_path,
+                                           const std::string & tokenizer_path,
+                                           bool check_finite) {
+    std::unique_ptr<Model> m(new Model());
+    m->file_ = std::make_shared<Llama2cFile>(dtm::load_llama2c(model_path, check_finite));
+    const ModelConfig & c = m->file_->config;
+    m->tokenizer_ = std::make_shared<BpeTokenizer>(BpeTokenizer::load(tokenizer_path, c.vocab_size));
+
+    const WeightViews & w = m->file_->weights;
+    const int64_t dim = c.dim, hidden = c.hidden_dim, qd = c.q_dim(), kvd = c.kv_dim();
+    m->layers_.resize(size_t(c.n_layers));
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+        const LayerWeightViews & lw = w.layers[size_t(l)];
+        LayerLinears & L = m->layers_[size_t(l)];
+        L.q = pack_dense(lw.wq, qd, dim);
+        L.k = pack_dense(lw.wk, kvd, dim);
+        L.v = pack_dense(lw.wv, kvd, dim);
+        L.o = pack_dense(lw.wo, dim, qd);
+        L.gate = pack_dense(lw.w_gate, hidden, dim);
+        L.up = pack_dense(lw.w_up, hidden, dim);
+        L.down = pack_dense(lw.w_down, dim, hidden);
+        m->components_.push_back({layer_name(l, "self_attn.q_proj"), DTM_COMPONENT_Q_PROJ, l, qd, dim});
+        m->components_.push_back({layer_name(l, "self_attn.k_proj"), DTM_COMPONENT_K_PROJ, l, kvd, dim});
+        m->components_.push_back({layer_name(l, "self_attn.v_proj"), DTM_COMPONENT_V_PROJ, l, kvd, dim});
+        m->components_.push_back({layer_name(l, "self_attn.o_proj"), DTM_COMPONENT_O_PROJ, l, dim, qd});
+        m->components_.push_back({layer_name(l, "mlp.gate_proj"), DTM_COMPONENT_GATE_PROJ, l, hidden, dim});
+        m->components_.push_back({layer_name(l, "mlp.up_proj"), DTM_COMPONENT_UP_PROJ, l, hidden, dim});
+        m->components_.push_back({layer_name(l, "mlp.down_proj"), DTM_COMPONENT_DOWN_PROJ, l, dim, hidden});
+    }
+    m->classifier_ = pack_dense(w.classifier, c.vocab_size, dim);
+    m->components_.push_back({"model.embed_tokens", DTM_COMPONENT_EMBEDDING, -1, c.vocab_size, dim});
+    m->components_.push_back({"lm_head", DTM_COMPONENT_LM_HEAD, -1, c.vocab_size, dim});
+
+    // Parameters: every matrix and norm once; a tied head is the embedding.
+    int64_t n = 0;
+    for (const ComponentInfo & ci : m->components_) {
+        if (ci.kind == DTM_COMPONENT_LM_HEAD && c.shared_classifier) continue;
+        n += ci.rows * ci.cols;
+    }
+    n += int64_t(c.n_layers) * 2 * dim + dim;  // attention and MLP norms, final norm
+    m->n_params_ = n;
+    return m;
+}
+
+}  // namespace dtm

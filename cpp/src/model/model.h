@@ -1,0 +1,58 @@
+// model.h - a loaded model as the engine runs it.
+//
+// The file stays mapped (norm weights and the token embedding are read from
+// the mapping); the matrices are packed once into the kernels' panel layout.
+// A Model is immutable after loading and shared by every session using it.
+// Its matrices are held through shared_ptr so that a candidate (a model with
+// some components compressed) shares all unchanged matrices with its base.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/linear.h"
+#include "model/llama2c_file.h"
+#include "model/model_config.h"
+#include "tokenizer/bpe_tokenizer.h"
+
+namespace dtm {
+
+struct ComponentInfo {
+    std::string name;  // Hugging Face name, e.g. "model.layers.0.self_attn.q_proj"
+    dtm_component_kind kind;
+    int32_t layer;     // -1 for embedding and head
+    int64_t rows, cols;
+};
+
+// The matrices of one decoder layer.
+struct LayerLinears {
+    std::shared_ptr<const Linear> q, k, v, o, gate, up, down;
+};
+
+class Model {
+public:
+    // Loads a llama2.c model and its tokenizer; throws dtm::Error.
+    static std::unique_ptr<Model> load_llama2c(const std::string & model_path,
+                                               const std::string & tokenizer_path,
+                                               bool check_finite);
+
+    const ModelConfig & config() const { return file_->config; }
+    const BpeTokenizer & tokenizer() const { return *tokenizer_; }
+    const WeightViews & views() const { return file_->weights; }
+    const LayerLinears & layer(int32_t l) const { return layers_[size_t(l)]; }
+    const Linear & classifier() const { return *classifier_; }
+    const std::vector<ComponentInfo> & components() const { return components_; }
+    int64_t n_params() const { return n_params_; }
+
+private:
+    Model() = default;
+    std::shared_ptr<const Llama2cFile> file_;
+    std::shared_ptr<const BpeTokenizer> tokenizer_;
+    std::vector<LayerLinears> layers_;
+    std::shared_ptr<const Linear> classifier_;
+    std::vector<ComponentInfo> components_;
+    int64_t n_params_ = 0;
+};
+
+}  // namespace dtm

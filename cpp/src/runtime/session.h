@@ -1,0 +1,87 @@
+// session.h - everything one caller needs to run a model: worker threads,
+// activations, the KV cache and the kernel path.
+//
+// Token batches. Every forward call processes a batch of tokens, each with
+// its position in its sequence and the KV-cache row where its sequence's
+// position 0 lives (seq_base); a token's keys and values go to row
+// seq_base + pos. Scoring packs whole sequences one after another into a
+// chunk (seq_base = the sequence's offset in the chunk); generation gives
+// each sequence a slot of max_seq_len rows (seq_base = slot * max_seq_len).
+// The same per-token code runs in both, so a position's logits are bitwise
+// the same however it was batched.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "dtm/dtm.h"
+#include "kernels/cpu/dispatch.h"
+#include "model/model.h"
+#include "runtime/layer_ops.h"
+
+namespace dtm {
+
+struct TokenBatch {
+    std::vector<int32_t> token;     // token id
+    std::vector<int32_t> pos;       // position in its sequence
+    std::vector<int64_t> seq_base;  // KV row of its sequence's position 0
+    void clear() { token.clear(); pos.clear(); seq_base.clear(); }
+    void add(int32_t t, int32_t p, int64_t base) { token.push_back(t); pos.push_back(p); seq_base.push_back(base); }
+    int64_t size() const { return int64_t(token.size()); }
+};
+
+class Session {
+public:
+    Session(const Model & model, const dtm_session_params & params);
+
+    const Model & model() const { return model_; }
+    dtm_isa isa() const { return kernels_->isa; }
+    int n_threads() const { return pool_.size(); }
+
+    // One-token decoding stream (sequence slot 0).
+    void reset() { stream_pos_ = 0; }
+    int32_t position() const { return stream_pos_; }
+    void decode(int32_t token, float * logits);
+
+    void generate_greedy(const int32_t * prompts, const int32_t * prompt_lens, int32_t n_prompts,
+                         int32_t n_new, bool stop_at_eos, int32_t * out_tokens, int32_t * out_lens);
+
+    void score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
+               const dtm_score_outputs & out);
+
+private:
+    // Runs all layers over the batch; leaves the final-normed hidden states
+    // in xb_ (batch.size(), dim).
+    void forward_hidden(const TokenBatch & batch);
+    // Logits of the given rows of xb_ into logits (n, vocab).
+    void head_logits(const float * hidden, int64_t n, float * logits);
+    void ensure_tokens(int64_t n);
+    void ensure_kv_rows(int64_t n);
+    void check_token(int32_t token, const char * where, int64_t index) const;
+
+    const Model & model_;
+    const ModelConfig & cfg_;
+    const cpu::KernelTable * kernels_;
+    ThreadPool pool_;
+    RopeTable rope_;
+    int32_t max_sequences_;
+    int64_t max_batch_tokens_;
+
+    // Activations, (capacity, width) each.
+    int64_t capacity_ = 0;
+    std::vector<float> x_, xb_, q_, k_, v_, att_, hb_, hb2_;
+    // KV cache, (layer, kv_rows, kv_dim) each.
+    int64_t kv_rows_ = 0;
+    std::vector<float> key_cache_, value_cache_;
+    // Attention scores, (thread, max_seq_len).
+    std::vector<float> scores_;
+    // Logits of a block of tokens, (kHeadBlock, vocab).
+    std::vector<float> logits_;
+
+    int32_t stream_pos_ = 0;
+    TokenBatch batch_;
+};
+
+}  // namespace dtm
