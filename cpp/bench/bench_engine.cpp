@@ -68,7 +68,7 @@ Figures run(dtm_model * model, int isa, int threads, int n_seqs, int len, int n_
 
     const int32_t prompt[] = {1, 9038, 2501, 263, 931};  // "Once upon a time" in the llama2 vocabulary
     int32_t plen = 5;
-    std::vector<int32_t> gen(size_t(n_decode));
+    std::vector<int32_t> gen(static_cast<size_t>(n_decode));
     int32_t glen = 0;
     if (dtm_generate_greedy(s, prompt, &plen, 1, 8, 0, gen.data(), &glen) != DTM_OK) die("generate");
     best = 1e30;

@@ -84,7 +84,7 @@ TEST_F(Fixture, TokenizeUsesTheTwoCallConvention) {
     int32_t n = -1;
     EXPECT_EQ(dtm_tokenize(model, text.data(), int32_t(text.size()), 1, nullptr, 0, &n), DTM_ERR_BUFFER_TOO_SMALL);
     ASSERT_GT(n, 1);
-    std::vector<int32_t> ids(size_t(n));
+    std::vector<int32_t> ids(static_cast<size_t>(n));
     int32_t n2 = 0;
     ASSERT_EQ(dtm_tokenize(model, text.data(), int32_t(text.size()), 1, ids.data(), n, &n2), DTM_OK);
     EXPECT_EQ(n2, n);
@@ -99,7 +99,7 @@ TEST_F(Fixture, TokenizeUsesTheTwoCallConvention) {
 }
 
 TEST_F(Fixture, DecodeRejectsBadTokensAndOverflowWithoutMovingTheStream) {
-    std::vector<float> logits(size_t(vocab));
+    std::vector<float> logits(static_cast<size_t>(vocab));
     EXPECT_EQ(dtm_session_decode(session, vocab, logits.data()), DTM_ERR_TOKEN_OUT_OF_RANGE);
     EXPECT_NE(last_error().find(std::to_string(vocab)), std::string::npos) << last_error();
     EXPECT_EQ(dtm_session_decode(session, -1, logits.data()), DTM_ERR_TOKEN_OUT_OF_RANGE);
@@ -130,7 +130,7 @@ TEST_F(Fixture, ScoreValidatesEveryInputFirst) {
 TEST_F(Fixture, GenerateChecksContextAndPromptCount) {
     std::vector<int32_t> prompt = {1, 7};
     int32_t len = 2;
-    std::vector<int32_t> out(size_t(seq_len)), out_len(1);
+    std::vector<int32_t> out(static_cast<size_t>(seq_len)), out_len(1);
     EXPECT_EQ(dtm_generate_greedy(session, prompt.data(), &len, 1, seq_len, 0, out.data(), out_len.data()),
               DTM_ERR_CONTEXT_OVERFLOW);
     ASSERT_EQ(dtm_generate_greedy(session, prompt.data(), &len, 1, seq_len - 1, 0, out.data(), out_len.data()),

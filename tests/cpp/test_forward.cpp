@@ -47,7 +47,7 @@ dtm_session * open_session(dtm_model * m, int isa, int threads, int max_batch = 
 }
 
 std::vector<int32_t> random_tokens(int n, int vocab, uint64_t seed) {
-    std::vector<int32_t> t(size_t(n));
+    std::vector<int32_t> t(static_cast<size_t>(n));
     uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
     for (auto & v : t) {
         x ^= x << 13; x ^= x >> 7; x ^= x << 17;
@@ -156,7 +156,7 @@ TEST_P(ForwardLaws, GreedyGenerationIsArgmaxOfDecodedLogitsInAnyBatch) {
     for (size_t p = 0; p < prompts.size(); ++p) {
         ASSERT_EQ(out_lens[p], n_new);
         // Reference: one-token decoding, argmax with ties to the lowest id.
-        std::vector<float> logits(size_t(vocab));
+        std::vector<float> logits(static_cast<size_t>(vocab));
         ASSERT_EQ(dtm_session_reset(s.s), DTM_OK);
         for (int32_t t : prompts[p]) ASSERT_EQ(dtm_session_decode(s.s, t, logits.data()), DTM_OK);
         for (int i = 0; i < n_new; ++i) {
@@ -168,11 +168,12 @@ TEST_P(ForwardLaws, GreedyGenerationIsArgmaxOfDecodedLogitsInAnyBatch) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(TinyModels, ForwardLaws, ::testing::Values(0, 1, 2, 3),
-                         [](const ::testing::TestParamInfo<int> & info) {
-                             const char * names[] = {"Shared", "SeparateHead", "GroupedQuery", "OddShapes"};
-                             return std::string(names[info.param]);
-                         });
+std::string variant_name(const ::testing::TestParamInfo<int> & info) {
+    static const char * const names[] = {"Shared", "SeparateHead", "GroupedQuery", "OddShapes"};
+    return names[info.param];
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, ForwardLaws, ::testing::Values(0, 1, 2, 3), variant_name);
 
 TEST(ForwardScore, StatisticsAgreeWithLogits) {
     TinyModelSpec spec;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dtm::test {
@@ -37,8 +38,32 @@ std::string write_tiny_model(const std::string & dir, const TinyModelSpec & spec
 std::vector<uint8_t> tiny_model_bytes(const TinyModelSpec & spec);
 std::vector<uint8_t> tiny_tokenizer_bytes(int32_t vocab_size);
 
+// A tokenizer.bin with <unk>, BOS, EOS, the byte tokens 3..258, then `pieces`
+// (string, score) from id 259. Byte tokens are named <0xXX>, or with
+// raw_byte_tokens stored as in the early export that ships with stories15M
+// (the byte itself below 0x80, the UTF-8 of the Latin-1 character above).
+std::vector<uint8_t> tokenizer_bytes(const std::vector<std::pair<std::string, float>> & pieces,
+                                     bool raw_byte_tokens = false);
+
 // Directory with stories15M.bin and tokenizer.bin ($DTM_MODEL_DIR), or "" when
 // not set; tests that need it skip (reported as skipped) when it is missing.
 std::string default_model_dir();
+
+// Path of tests/data/<name> in the source tree ($DTM_TEST_DATA_DIR overrides).
+std::string test_data_file(const std::string & name);
+
+// One case of tests/data/llama2c_golden.json (format in tests/data/README.md):
+// what llama2.c's run.c (the default model's home implementation) did at
+// temperature 0 for one prompt.
+struct GoldenCase {
+    std::string prompt;
+    std::string mode;              // "generate": run.c encoded the prompt (as encode_legacy);
+                                   // "tokens": the prompt tokens are dtm's encode()
+    int32_t n_prompt_tokens = 0;   // tokens[0, n_prompt_tokens) came from the prompt
+    std::vector<int32_t> tokens;   // every token after the initial BOS: prompt, then generated
+    std::string text;              // the bytes run.c printed for `tokens`
+    std::string error;             // non-empty: run.c failed on this prompt (then no tokens)
+};
+std::vector<GoldenCase> read_llama2c_golden(const std::string & path);
 
 }  // namespace dtm::test

@@ -10,7 +10,7 @@
 //   rms_ffn_weight  (layer, dim)
 //   w1 (layer, hidden, dim)  w2 (layer, dim, hidden)  w3 (layer, hidden, dim)
 //   rms_final_weight (dim)
-//   freq_cis_real, freq_cis_imag (seq_len, head_dim/2) each, unused
+//   freq_cis_real, freq_cis_imag (seq_len, head_dim/2) each: RoPE tables
 //   wcls (vocab, dim) only when the head is separate
 // Matrices are (out features, in features), row-major.
 #pragma once
@@ -42,6 +42,11 @@ struct WeightViews {
     std::vector<LayerWeightViews> layers;
     const float * final_norm;       // (dim)
     const float * classifier;       // (vocab, dim); == token_embedding when shared
+    // The RoPE tables the export stored (cos and sin of pos * theta^(-2i/head_dim),
+    // computed in fp32 by PyTorch). Modern llama2.c recomputes them; the run.c
+    // of July 2023 (the default model's home implementation) reads these.
+    const float * freq_cis_real;    // (seq_len, head_dim/2)
+    const float * freq_cis_imag;    // (seq_len, head_dim/2)
 };
 
 struct Llama2cFile {

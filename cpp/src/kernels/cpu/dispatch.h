@@ -20,6 +20,10 @@ dtm_isa best_isa();
 
 bool isa_supported(dtm_isa isa);
 
+// AVX-512 VNNI (int8 dot products) on top of DTM_ISA_AVX512; the int8
+// kernels of the avx512 path check it, the fp32 kernels do not need it.
+bool cpu_has_avx512_vnni();
+
 // Resolves DTM_ISA_AUTO (honouring $DTM_ISA = scalar|avx2|avx512) and checks
 // support; throws dtm::Error(DTM_ERR_UNSUPPORTED) for a path the CPU lacks or
 // DTM_ERR_INVALID_ARGUMENT for an unknown value.

@@ -9,6 +9,12 @@
 // a fixed summation order, so it agrees with the reference within a few ulp
 // of the sum (tolerance stated in the tests) and is bitwise reproducible on
 // the same path.
+//
+// Special values, the same on every path: a NaN anywhere gives argmax = the
+// first NaN's index and max = logsumexp = NaN (as numpy's argmax/max); a +inf
+// maximum gives logsumexp = +inf; a row of only -inf gives logsumexp = -inf.
+// Preconditions, checked on every path: logits != NULL and n >= 1, else
+// DTM_ERR_INVALID_ARGUMENT; target < n, else DTM_ERR_TOKEN_OUT_OF_RANGE.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +29,9 @@ struct RowStats {
 };
 
 using RowStatsFn = RowStats (*)(const float * logits, int64_t n, int32_t target);
+
+// Throws for arguments that break the preconditions above.
+void check_row_stats_args(const float * logits, int64_t n, int32_t target);
 
 RowStats row_stats_ref(const float * logits, int64_t n, int32_t target);
 RowStats row_stats_avx2(const float * logits, int64_t n, int32_t target);

@@ -1,0 +1,381 @@
+// bench_kernels.cpp - speed of the CPU fp32 kernels against the machine's FMA peak.
+//
+//   bench_kernels [--quick] [--cold] [--threads N] [--isa scalar|avx2|avx512]
+//                 [--shape SUBSTRING] [--tokens N]
+//
+// The yardstick is measured in the same run: a register-only loop of
+// independent FMAs (no loads) per instruction set gives the core's peak in
+// GFLOP/s. Then, for each supported path and each shape of the default
+// model (stories15M: dim 288, hidden 768, vocab 32000) and of a 4096-wide
+// layer, with n_tokens in {1, 16, 64, 256}:
+//   - the output is checked once, bit for bit, against matmul_ref (a sample
+//     of tokens and panels: every path must equal the reference exactly);
+//   - after a warm-up, samples of back-to-back calls are timed and the median
+//     sample is reported: GFLOP/s = 2 * rows * cols * n_tokens / time, its
+//     share of the path's and of the core's peak, and for n_tokens = 1
+//     (memory-bound decoding) the weight bytes streamed per second.
+// --threads N (default 1, then also 2 when the machine has 2 CPUs) splits the
+// panel range into N contiguous parts, as the engine does. --cold flushes
+// the caches before every call (default: warm, as in the engine's prefill).
+// Row statistics (argmax + logsumexp over 32000 logits) are timed per row.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/packed_matrix.h"
+#include "kernels/cpu/row_stats.h"
+
+namespace {
+
+using namespace dtm::cpu;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// ---------------------------------------------------------------------------
+// The yardstick: independent FMA chains, registers only.
+
+constexpr int kPeakChains = 12;  // > FMA latency x FMA ports on current cores
+volatile float g_sink;
+
+__attribute__((target("avx512f"))) double fma_peak_avx512(int64_t iters) {
+    __m512 acc[kPeakChains];
+    for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm512_set1_ps(float(j));
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-6f);
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 16
+        for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm512_fmadd_ps(acc[j], a, b);
+    }
+    const double s = seconds_since(t0);
+    __m512 sum = acc[0];
+    for (int j = 1; j < kPeakChains; ++j) sum = _mm512_add_ps(sum, acc[j]);
+    float lanes[16];
+    _mm512_storeu_ps(lanes, sum);
+    g_sink = lanes[0];
+    return double(iters) * kPeakChains * 16 * 2 / s * 1e-9;
+}
+
+__attribute__((target("avx2,fma"))) double fma_peak_avx2(int64_t iters) {
+    __m256 acc[kPeakChains];
+    for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm256_set1_ps(float(j));
+    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-6f);
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 16
+        for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm256_fmadd_ps(acc[j], a, b);
+    }
+    const double s = seconds_since(t0);
+    __m256 sum = acc[0];
+    for (int j = 1; j < kPeakChains; ++j) sum = _mm256_add_ps(sum, acc[j]);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, sum);
+    g_sink = lanes[0];
+    return double(iters) * kPeakChains * 8 * 2 / s * 1e-9;
+}
+
+// Best of a few runs of about 0.1 s each, on one thread.
+double fma_peak(dtm_isa isa) {
+    if (isa == DTM_ISA_SCALAR || !isa_supported(isa)) return 0.0;
+    double best = 0.0;
+    for (int r = 0; r < 5; ++r) {
+        const int64_t iters = 20'000'000;
+        best = std::max(best, isa == DTM_ISA_AVX512 ? fma_peak_avx512(iters) : fma_peak_avx2(iters));
+    }
+    return best;
+}
+
+// ---------------------------------------------------------------------------
+// Running a kernel on N threads, each over a contiguous part of the panels.
+
+class PanelSplitter {
+public:
+    explicit PanelSplitter(int n_threads) : n_threads_(n_threads) {
+        for (int w = 1; w < n_threads_; ++w) workers_.emplace_back([this, w] { worker(w); });
+    }
+    ~PanelSplitter() {
+        stop_ = true;
+        generation_.fetch_add(1);
+        for (auto & t : workers_) t.join();
+    }
+
+    // fn(p0, p1) for the parts of [0, n_panels); returns when all are done.
+    void run(int64_t n_panels, const std::function<void(int64_t, int64_t)> & fn) {
+        fn_ = &fn;
+        n_panels_ = n_panels;
+        pending_.store(n_threads_ - 1);
+        generation_.fetch_add(1);
+        part(0);
+        while (pending_.load() != 0) {
+        }
+    }
+
+private:
+    void part(int w) {
+        const int64_t p0 = n_panels_ * w / n_threads_, p1 = n_panels_ * (w + 1) / n_threads_;
+        if (p0 < p1) (*fn_)(p0, p1);
+    }
+    void worker(int w) {
+        uint64_t seen = 0;
+        for (;;) {
+            while (generation_.load() == seen) {
+            }
+            seen = generation_.load();
+            if (stop_) return;
+            part(w);
+            pending_.fetch_sub(1);
+        }
+    }
+
+    int n_threads_;
+    std::vector<std::thread> workers_;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> pending_{0};
+    std::atomic<bool> stop_{false};
+    const std::function<void(int64_t, int64_t)> * fn_ = nullptr;
+    int64_t n_panels_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Timing
+
+struct Options {
+    bool quick = false;
+    bool cold = false;
+    std::vector<int> thread_counts;
+    std::vector<dtm_isa> isas;
+    std::string shape_filter;  // only shapes whose name contains this
+    int64_t only_tokens = 0;   // only this n_tokens (0 = all)
+};
+
+// Evicts the caches by writing a buffer larger than any last-level cache.
+void flush_caches() {
+    static std::vector<char> junk(size_t(256) << 20);
+    static char v = 0;
+    ++v;
+    for (size_t i = 0; i < junk.size(); i += 64) junk[i] = v;
+}
+
+// Median seconds per call of fn: a warm-up, then samples of back-to-back calls
+// (each sample at least ~2 ms unless cold) until the time budget is spent.
+double time_per_call(const std::function<void()> & fn, const Options & opt) {
+    fn();  // warm-up (also pages in and caches what the call touches)
+    const double budget = opt.quick ? 0.08 : 0.4;
+    auto one = Clock::now();
+    fn();
+    const double first = std::max(seconds_since(one), 1e-7);
+    const int64_t calls = opt.cold ? 1 : std::max<int64_t>(1, int64_t(2e-3 / first));
+    std::vector<double> samples;
+    const auto start = Clock::now();
+    while (samples.size() < 3 || (seconds_since(start) < budget && samples.size() < 200)) {
+        if (opt.cold) flush_caches();
+        const auto t0 = Clock::now();
+        for (int64_t c = 0; c < calls; ++c) fn();
+        samples.push_back(seconds_since(t0) / double(calls));
+    }
+    std::sort(samples.begin(), samples.end());
+    return samples[samples.size() / 2];
+}
+
+// ---------------------------------------------------------------------------
+// Matmul
+
+struct Shape {
+    const char * name;
+    int64_t rows, cols;
+};
+
+std::vector<float> random_values(size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> v(n);
+    for (float & f : v) f = dist(rng);
+    return v;
+}
+
+// Compares a sample of y (first and last tokens, first and last panels, a
+// middle panel) with matmul_ref; exits on the first difference.
+void check_against_reference(const char * isa, const Shape & s, const PackedMatrix & w,
+                             const std::vector<float> & x, const std::vector<float> & y, int64_t n_tokens) {
+    const int64_t n_panels = w.n_panels();
+    std::vector<int64_t> panels = {0, 1, n_panels / 2, n_panels - 2, n_panels - 1};
+    std::vector<int64_t> tokens = {0, 1, 2, 3, n_tokens / 2, n_tokens - 2, n_tokens - 1};
+    std::vector<float> want(size_t(w.rows()));
+    for (int64_t t : tokens) {
+        if (t < 0 || t >= n_tokens) continue;
+        for (int64_t p : panels) {
+            if (p < 0 || p >= n_panels) continue;
+            matmul_ref(w, x.data() + t * w.cols(), w.cols(), want.data(), w.rows(), 1, p, p + 1);
+            for (int64_t o = p * kPanelRows; o < std::min(w.rows(), (p + 1) * kPanelRows); ++o) {
+                const float got = y[size_t(t * w.rows() + o)];
+                if (std::memcmp(&got, &want[size_t(o)], sizeof got) != 0) {
+                    std::fprintf(stderr, "MISMATCH %s %s n_tokens=%lld: y[%lld][%lld] = %.9g, reference %.9g\n",
+                                 isa, s.name, static_cast<long long>(n_tokens), static_cast<long long>(t),
+                                 static_cast<long long>(o), got, want[size_t(o)]);
+                    std::exit(1);
+                }
+            }
+        }
+    }
+}
+
+void bench_matmul(const Options & opt, const double peak_of[4], double core_peak) {
+    const Shape shapes[] = {
+        {"288x288 (q/k/v/o)", 288, 288},       {"768x288 (gate/up)", 768, 288},
+        {"288x768 (down)", 288, 768},          {"32000x288 (lm_head)", 32000, 288},
+        {"4096x4096 (7B attn)", 4096, 4096},   {"11008x4096 (7B mlp)", 11008, 4096},
+    };
+    const int64_t token_counts[] = {1, 16, 64, 256};
+    // The scalar reference runs at a few GFLOP/s at best: bigger calls are skipped.
+    const double scalar_max_flop = opt.quick ? 2e8 : 2e9;
+
+    std::printf("\n%-7s %-21s %6s %3s %11s %9s %7s %7s %8s\n", "isa", "shape", "tokens", "thr", "us/call",
+                "GFLOP/s", "%path", "%core", "GB/s");
+    for (const Shape & s : shapes) {
+        if (opt.quick && s.cols > 1000) continue;
+        if (std::string(s.name).find(opt.shape_filter) == std::string::npos) continue;
+        const std::vector<float> wv = random_values(size_t(s.rows * s.cols), 1);
+        const PackedMatrix w = PackedMatrix::pack(wv.data(), s.rows, s.cols, s.cols);
+        const std::vector<float> x = random_values(size_t(256 * s.cols), 2);
+        std::vector<float> y(size_t(256 * s.rows));
+        for (dtm_isa isa : opt.isas) {
+            const MatmulFn fn = kernels(isa).matmul;
+            for (int64_t n_tokens : token_counts) {
+                const double flop = 2.0 * double(s.rows) * double(s.cols) * double(n_tokens);
+                if (isa == DTM_ISA_SCALAR && flop > scalar_max_flop) continue;
+                if (opt.only_tokens != 0 && n_tokens != opt.only_tokens) continue;
+                for (int n_threads : opt.thread_counts) {
+                    PanelSplitter split(n_threads);
+                    std::fill(y.begin(), y.end(), -12345.0f);
+                    auto call = [&] {
+                        split.run(w.n_panels(), [&](int64_t p0, int64_t p1) {
+                            fn(w, x.data(), s.cols, y.data(), s.rows, n_tokens, p0, p1);
+                        });
+                    };
+                    call();
+                    check_against_reference(isa_name(isa), s, w, x, y, n_tokens);
+                    const double t = time_per_call(call, opt);
+                    const double gflops = flop / t * 1e-9;
+                    const double path_peak = peak_of[isa] * n_threads, machine_peak = core_peak * n_threads;
+                    char path_pct[16] = "-", core_pct[16] = "-", gbs[16] = "";
+                    if (path_peak > 0) std::snprintf(path_pct, sizeof path_pct, "%.0f%%", 100 * gflops / path_peak);
+                    if (machine_peak > 0) std::snprintf(core_pct, sizeof core_pct, "%.0f%%", 100 * gflops / machine_peak);
+                    if (n_tokens == 1) std::snprintf(gbs, sizeof gbs, "%.1f", double(w.bytes()) / t * 1e-9);
+                    std::printf("%-7s %-21s %6lld %3d %11.2f %9.1f %7s %7s %8s\n", isa_name(isa), s.name,
+                                static_cast<long long>(n_tokens), n_threads, t * 1e6, gflops, path_pct,
+                                core_pct, gbs);
+                    std::fflush(stdout);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Row statistics
+
+void bench_row_stats(const Options & opt) {
+    const int64_t n = 32000;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist(0.0f, 3.0f);
+    std::vector<float> z(static_cast<size_t>(n));
+    for (float & v : z) v = dist(rng);
+    const RowStats want = row_stats_ref(z.data(), n, 17);
+
+    std::printf("\n%-7s %-30s %10s %10s\n", "isa", "row_stats", "us/row", "GB/s");
+    for (dtm_isa isa : opt.isas) {
+        const RowStatsFn fn = kernels(isa).row_stats;
+        const RowStats got = fn(z.data(), n, 17);
+        if (got.argmax != want.argmax || got.max != want.max ||
+            std::fabs(got.logsumexp - want.logsumexp) > 1e-5f) {
+            std::fprintf(stderr, "MISMATCH row_stats %s: argmax %d vs %d, lse %.9g vs %.9g\n", isa_name(isa),
+                         got.argmax, want.argmax, got.logsumexp, want.logsumexp);
+            std::exit(1);
+        }
+        const double t = time_per_call([&] { g_sink = fn(z.data(), n, 17).logsumexp; }, opt);
+        std::printf("%-7s %-30s %10.2f %10.1f\n", isa_name(isa), "32000 logits (argmax, lse)", t * 1e6,
+                    double(n) * sizeof(float) / t * 1e-9);
+    }
+}
+
+Options parse(int argc, char ** argv) {
+    Options opt;
+    int threads = 0;
+    std::vector<dtm_isa> only;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--quick") {
+            opt.quick = true;
+        } else if (a == "--cold") {
+            opt.cold = true;
+        } else if (a == "--threads" && i + 1 < argc) {
+            threads = std::atoi(argv[++i]);
+        } else if (a == "--shape" && i + 1 < argc) {
+            opt.shape_filter = argv[++i];
+        } else if (a == "--tokens" && i + 1 < argc) {
+            opt.only_tokens = std::atoll(argv[++i]);
+        } else if (a == "--isa" && i + 1 < argc) {
+            setenv("DTM_ISA", argv[++i], 1);
+            only.push_back(resolve_isa(DTM_ISA_AUTO));
+        } else {
+            std::fprintf(stderr,
+                         "usage: %s [--quick] [--cold] [--threads N] [--isa scalar|avx2|avx512] "
+                         "[--shape SUBSTRING] [--tokens N]\n",
+                         argv[0]);
+            std::exit(2);
+        }
+    }
+    if (threads > 0) {
+        opt.thread_counts = {threads};
+    } else {
+        opt.thread_counts = {1};
+        if (std::thread::hardware_concurrency() >= 2) opt.thread_counts.push_back(2);
+    }
+    if (!only.empty()) {
+        opt.isas = only;
+    } else {
+        for (dtm_isa isa : {DTM_ISA_SCALAR, DTM_ISA_AVX2, DTM_ISA_AVX512}) {
+            if (isa_supported(isa)) opt.isas.push_back(isa);
+        }
+    }
+    return opt;
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    try {
+        const Options opt = parse(argc, argv);
+        std::printf("dtm bench_kernels: best ISA %s, %u CPUs, %s caches\n", isa_name(best_isa()),
+                    std::thread::hardware_concurrency(), opt.cold ? "cold" : "warm");
+        double peak_of[4] = {0, 0, 0, 0};
+        for (dtm_isa isa : {DTM_ISA_AVX2, DTM_ISA_AVX512}) peak_of[isa] = fma_peak(isa);
+        const double core_peak = std::max(peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
+        std::printf("FMA peak per core (register-only loop, %d chains): avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s\n",
+                    kPeakChains, peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
+        std::printf("%%path = share of that path's peak x threads; %%core = share of the core's best peak x threads\n");
+        bench_matmul(opt, peak_of, core_peak);
+        bench_row_stats(opt);
+    } catch (const dtm::Error & e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

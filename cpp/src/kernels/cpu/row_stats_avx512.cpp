@@ -1,0 +1,165 @@
+// row_stats_avx512.cpp - per-row statistics of logits, AVX-512F.
+//
+// Three passes over the row (z, n entries), 16 lanes per vector:
+//   1. m = max z with 4 independent max vectors, and a NaN check;
+//   2. argmax = first i with z[i] == m (exact, ties to the lowest id);
+//   3. s = sum exp(z[i] - m): exp by the polynomial of exp_poly.h in float,
+//      each vector of 16 terms widened to two vectors of 8 doubles and added
+//      to double accumulators in a fixed order (acc[v % 4] per vector pair,
+//      then ((a0 + a1) + (a2 + a3)) and its 8 lanes left to right).
+//   logsumexp = float(m + log(s)).
+// The row's tail (n % 16) is read with a masked load that fills -inf, which
+// is neutral for the max and adds exp(-inf) = 0 to the sum.
+//
+// Compiled with AVX-512 flags; called only after dispatch.cpp checked the CPU.
+// Nothing here has external linkage besides row_stats_avx512.
+#include <immintrin.h>
+#include <math.h>
+
+// GCC 12 warns about the self-initialised _mm512_undefined_*() inside its own
+// AVX-512 intrinsics (GCC bug 105593, fixed in GCC 13), not about this code.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "kernels/cpu/exp_poly.h"
+#include "kernels/cpu/row_stats.h"
+
+namespace dtm::cpu {
+
+namespace {
+
+constexpr int kLanes = 16;
+constexpr int kMaxUnroll = 4;  // vectors per step of the max pass
+constexpr int kSumUnroll = 2;  // vectors per step of the exp-sum pass (4 double accumulators)
+
+__mmask16 tail_mask(int64_t rem) { return __mmask16((1u << rem) - 1u); }
+
+__m512 load_tail(const float * p, int64_t rem) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(rem), p);
+}
+
+// exp(d) for d <= 0 or d = -inf (see exp_poly.h); < 1 ulp, 0 below kExpMinArg.
+__m512 exp_nonpos(__m512 d) {
+    using namespace exp_poly;
+    const __mmask16 live = _mm512_cmp_ps_mask(d, _mm512_set1_ps(kExpMinArg), _CMP_GE_OQ);
+    const __m512 dc = _mm512_max_ps(d, _mm512_set1_ps(kExpMinArg));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(dc, _mm512_set1_ps(kLog2e)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), dc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+    __m512 p = _mm512_set1_ps(kC7);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC0));
+    // 2^n with n in [-126, 0]: biased exponent n + 127 in bits 23..30.
+    const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(bits));
+}
+
+// Adds the 16 terms of e to two accumulators of 8 doubles (lanes 0-7, 8-15).
+void add_wide(__m512 e, __m512d & lo, __m512d & hi) {
+    lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+}
+
+int64_t first_nan(const float * z, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        if (z[i] != z[i]) return i;
+    }
+    return -1;
+}
+
+// Pass 1: max of z (NaN lanes ignored); *has_nan tells whether any was seen.
+float row_max(const float * z, int64_t n, bool * has_nan) {
+    __m512 mx[kMaxUnroll];
+    for (int j = 0; j < kMaxUnroll; ++j) mx[j] = _mm512_set1_ps(-INFINITY);
+    __mmask16 nan = 0;
+    int64_t i = 0;
+    for (; i + kMaxUnroll * kLanes <= n; i += kMaxUnroll * kLanes) {
+#pragma GCC unroll 4
+        for (int j = 0; j < kMaxUnroll; ++j) {
+            const __m512 v = _mm512_loadu_ps(z + i + j * kLanes);
+            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            mx[j] = _mm512_max_ps(mx[j], v);
+        }
+    }
+    for (; i + kLanes <= n; i += kLanes) {
+        const __m512 v = _mm512_loadu_ps(z + i);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        mx[0] = _mm512_max_ps(mx[0], v);
+    }
+    if (i < n) {
+        const __m512 v = load_tail(z + i, n - i);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        mx[0] = _mm512_max_ps(mx[0], v);
+    }
+    *has_nan = nan != 0;
+    const __m512 m = _mm512_max_ps(_mm512_max_ps(mx[0], mx[1]), _mm512_max_ps(mx[2], mx[3]));
+    return _mm512_reduce_max_ps(m);
+}
+
+// Pass 2: first i with z[i] == m (m is an entry of z, so one exists).
+int64_t first_equal(const float * z, int64_t n, float m) {
+    const __m512 mv = _mm512_set1_ps(m);
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        const __mmask16 eq = _mm512_cmp_ps_mask(_mm512_loadu_ps(z + i), mv, _CMP_EQ_OQ);
+        if (eq != 0) return i + __builtin_ctz(eq);
+    }
+    const __mmask16 eq = _mm512_cmp_ps_mask(load_tail(z + i, n - i), mv, _CMP_EQ_OQ);
+    return eq != 0 ? i + __builtin_ctz(eq) : 0;  // 0 only if m were not in z (cannot happen)
+}
+
+// Pass 3: sum exp(z[i] - m) in double, fixed order (see the file comment).
+double sum_exp(const float * z, int64_t n, float m) {
+    const __m512 mv = _mm512_set1_ps(m);
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    __m512d a2 = _mm512_setzero_pd(), a3 = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i + kSumUnroll * kLanes <= n; i += kSumUnroll * kLanes) {
+        add_wide(exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z + i), mv)), a0, a1);
+        add_wide(exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z + i + kLanes), mv)), a2, a3);
+    }
+    for (; i + kLanes <= n; i += kLanes) {
+        add_wide(exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z + i), mv)), a0, a1);
+    }
+    if (i < n) add_wide(exp_nonpos(_mm512_sub_ps(load_tail(z + i, n - i), mv)), a0, a1);
+
+    alignas(64) double lanes[8];
+    _mm512_store_pd(lanes, _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+    double s = 0.0;
+    for (int j = 0; j < 8; ++j) s += lanes[j];
+    return s;
+}
+
+}  // namespace
+
+RowStats row_stats_avx512(const float * logits, int64_t n, int32_t target) {
+    check_row_stats_args(logits, n, target);
+    RowStats s;
+    s.target_logit = target >= 0 ? logits[target] : NAN;
+
+    bool has_nan = false;
+    const float m = row_max(logits, n, &has_nan);
+    if (has_nan) {
+        s.argmax = int32_t(first_nan(logits, n));
+        s.max = s.logsumexp = NAN;
+        return s;
+    }
+    s.argmax = int32_t(first_equal(logits, n, m));
+    s.max = logits[s.argmax];  // the entry itself: keeps the sign of a zero maximum
+    if (__builtin_isinf(s.max)) {
+        s.logsumexp = s.max;
+        return s;
+    }
+    s.logsumexp = float(double(s.max) + log(sum_exp(logits, n, s.max)));
+    return s;
+}
+
+}  // namespace dtm::cpu
