@@ -248,6 +248,65 @@ DTM_API int32_t dtm_score(dtm_session * session,
                           const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
                           dtm_score_outputs outputs);
 
+/* ------------------------------------------------------------------------ */
+/* Divergent token metrics: teacher-forced evaluation against a reference     */
+/* ------------------------------------------------------------------------ */
+
+/* Samples of a reference: for sample s, a prompt x (prompt_lens[s] tokens,
+ * BOS included) followed by the base's continuation y_1..y_N (cont_lens[s]
+ * tokens, N >= 1), all samples one after another in `tokens`. The model is fed
+ * x + y_1..y_{N-1} once; position i of the continuation (i = 1..N) is scored
+ * against y_i. Optional base statistics per continuation token (sum of
+ * cont_lens entries): base_logprobs = log p_F(y_i); base_topk_* = the base's
+ * top-k (ids by descending logit, ties to the lowest id, and their
+ * log-probabilities), used for the approximate KL when no base session is
+ * given. */
+typedef struct dtm_eval_inputs {
+    const int32_t * tokens;
+    const int32_t * prompt_lens;
+    const int32_t * cont_lens;
+    int32_t n_samples;
+    const float * base_logprobs;       /* (n_cont) or NULL */
+    int32_t base_top_k;                /* 0 = no base top-k */
+    const int32_t * base_topk_ids;     /* (n_cont, base_top_k) or NULL */
+    const float * base_topk_logprobs;  /* (n_cont, base_top_k) or NULL */
+} dtm_eval_inputs;
+
+/* Per-sample results (arrays of n_samples) and, optionally, per continuation
+ * token (arrays of n_cont = sum of cont_lens). NULL skips an output.
+ *   fdt      = number of tokens before the first i with argmax != y_i (N if none)
+ *   sdt      = number of i with argmax != y_i
+ *   nll      = mean over i of -log p_F'(y_i)
+ *   delta_p  = mean over i of p_F'(y_i) - p_F(y_i)   (NaN without base log-probs)
+ *   kl       = mean over i of KL(F || F') at position i: exact with a base
+ *              session; else from the base top-k with the tail mass lumped
+ *              into one bin (a lower bound of the exact value); else NaN. */
+typedef struct dtm_eval_outputs {
+    int32_t * fdt;
+    int32_t * sdt;
+    float   * nll;
+    float   * delta_p;
+    float   * kl;
+    /* per continuation token */
+    int32_t * argmax;        /* the candidate's choice at position i */
+    float   * logprob;       /* log p_F'(y_i) */
+    float   * base_logprob;  /* log p_F(y_i) (exact mode only) */
+    float   * position_kl;   /* KL at position i */
+    int32_t   top_k;         /* the candidate's own top-k, e.g. to build a reference; 0 = none */
+    int32_t * topk_ids;      /* (n_cont, top_k) */
+    float   * topk_logprobs; /* (n_cont, top_k) */
+} dtm_eval_outputs;
+
+/* Evaluates `candidate` against the reference in one batched teacher-forced
+ * pass. `base` (NULL allowed) is a session of the base model over the same
+ * tokenizer; when given, the base runs on the same batches and KL and
+ * base_logprob are exact. The two sessions must be different objects.
+ * Errors: INVALID_ARGUMENT (no samples, empty prompt or continuation,
+ * vocabularies differ, top-k out of [1, vocab] where used), TOKEN_OUT_OF_RANGE,
+ * CONTEXT_OVERFLOW (prompt_len + cont_len - 1 > max_seq_len). */
+DTM_API int32_t dtm_evaluate(dtm_session * candidate, dtm_session * base,
+                             dtm_eval_inputs inputs, dtm_eval_outputs outputs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -279,3 +279,11 @@ int32_t dtm_score(dtm_session * session, const int32_t * tokens, const int32_t *
 }
 
 }  // extern "C"
+
+extern "C" int32_t dtm_evaluate(dtm_session * candidate, dtm_session * base, dtm_eval_inputs inputs,
+                                dtm_eval_outputs outputs) {
+    return guarded([&] {
+        require(candidate, "candidate");
+        candidate->impl->evaluate(base ? base->impl.get() : nullptr, inputs, outputs);
+    });
+}

@@ -51,6 +51,10 @@ public:
     void score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
                const dtm_score_outputs & out);
 
+    // Teacher-forced evaluation against a reference (see dtm_evaluate in
+    // dtm.h); `base` may be null. Implemented in evaluate.cpp.
+    void evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eval_outputs & out);
+
 private:
     // Runs all layers over the batch; leaves the final-normed hidden states
     // in xb_ (batch.size(), dim).

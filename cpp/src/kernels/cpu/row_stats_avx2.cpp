@@ -3,10 +3,11 @@
 // Three passes over the row (z, n entries), 8 lanes per vector:
 //   1. m = max z with 4 independent max vectors, and a NaN check;
 //   2. argmax = first i with z[i] == m (exact, ties to the lowest id);
-//   3. s = sum exp(z[i] - m): exp by the polynomial of exp_poly.h in float,
-//      each vector of 8 terms widened to two vectors of 4 doubles and added
-//      to double accumulators in a fixed order (acc[v % 4] per vector pair,
-//      then ((a0 + a1) + (a2 + a3)) and its 4 lanes left to right).
+//   3. s = sum exp(z[i] - m): exp by the polynomial of exp_poly.h in float;
+//      each group of 4 vectors is added pairwise in float, (e0 + e1) +
+//      (e2 + e3) (relative error <= 2 * 2^-24), widened to double and added
+//      to two accumulators of 4 doubles (lanes 0-3, 4-7); leftover vectors
+//      are widened one by one; finally lo + hi and its 4 lanes left to right.
 //   logsumexp = float(m + log(s)).
 // The row's tail (n % 8) is read with a masked load and its missing lanes
 // set to -inf, neutral for the max and exp(-inf) = 0 for the sum.
@@ -24,8 +25,8 @@ namespace dtm::cpu {
 namespace {
 
 constexpr int kLanes = 8;
-constexpr int kMaxUnroll = 4;  // vectors per step of the max pass
-constexpr int kSumUnroll = 2;  // vectors per step of the exp-sum pass (4 double accumulators)
+constexpr int kMaxUnroll = 4;  // vectors per step of the max pass (independent max chains)
+constexpr int kSumGroup = 4;   // exp vectors added pairwise in float before widening to double
 
 // Lanes [0, rem) of p, the others -inf (rem in 1..7).
 __m256 load_tail(const float * p, int64_t rem) {
@@ -44,8 +45,7 @@ __m256 exp_nonpos(__m256 d) {
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), dc);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-    __m256 p = _mm256_set1_ps(kC7);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC6));
+    __m256 p = _mm256_set1_ps(kC6);
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC5));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC4));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC3));
@@ -57,7 +57,9 @@ __m256 exp_nonpos(__m256 d) {
     return _mm256_and_ps(live, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
 }
 
-// Adds the 8 terms of e to two accumulators of 4 doubles (lanes 0-3, 4-7).
+__m256 exp_of_diff(const float * z, __m256 m) { return exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(z), m)); }
+
+// Adds the 8 lanes of e to two accumulators of 4 doubles (lanes 0-3, 4-7).
 void add_wide(__m256 e, __m256d & lo, __m256d & hi) {
     lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
     hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
@@ -117,23 +119,22 @@ int64_t first_equal(const float * z, int64_t n, float m) {
     return 0;  // only if m were not in z (cannot happen)
 }
 
-// Pass 3: sum exp(z[i] - m) in double, fixed order (see the file comment).
+// Pass 3: sum exp(z[i] - m) in a fixed order (see the file comment).
 double sum_exp(const float * z, int64_t n, float m) {
     const __m256 mv = _mm256_set1_ps(m);
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-    __m256d a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
     int64_t i = 0;
-    for (; i + kSumUnroll * kLanes <= n; i += kSumUnroll * kLanes) {
-        add_wide(exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(z + i), mv)), a0, a1);
-        add_wide(exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(z + i + kLanes), mv)), a2, a3);
+    for (; i + kSumGroup * kLanes <= n; i += kSumGroup * kLanes) {
+        static_assert(kSumGroup == 4, "the pairwise sum below adds 4 vectors");
+        const __m256 e0 = exp_of_diff(z + i, mv), e1 = exp_of_diff(z + i + kLanes, mv);
+        const __m256 e2 = exp_of_diff(z + i + 2 * kLanes, mv), e3 = exp_of_diff(z + i + 3 * kLanes, mv);
+        add_wide(_mm256_add_ps(_mm256_add_ps(e0, e1), _mm256_add_ps(e2, e3)), lo, hi);
     }
-    for (; i + kLanes <= n; i += kLanes) {
-        add_wide(exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(z + i), mv)), a0, a1);
-    }
-    if (i < n) add_wide(exp_nonpos(_mm256_sub_ps(load_tail(z + i, n - i), mv)), a0, a1);
+    for (; i + kLanes <= n; i += kLanes) add_wide(exp_of_diff(z + i, mv), lo, hi);
+    if (i < n) add_wide(exp_nonpos(_mm256_sub_ps(load_tail(z + i, n - i), mv)), lo, hi);
 
     alignas(32) double lanes[4];
-    _mm256_store_pd(lanes, _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
+    _mm256_store_pd(lanes, _mm256_add_pd(lo, hi));
     double s = 0.0;
     for (int j = 0; j < 4; ++j) s += lanes[j];
     return s;

@@ -3,10 +3,11 @@
 // Three passes over the row (z, n entries), 16 lanes per vector:
 //   1. m = max z with 4 independent max vectors, and a NaN check;
 //   2. argmax = first i with z[i] == m (exact, ties to the lowest id);
-//   3. s = sum exp(z[i] - m): exp by the polynomial of exp_poly.h in float,
-//      each vector of 16 terms widened to two vectors of 8 doubles and added
-//      to double accumulators in a fixed order (acc[v % 4] per vector pair,
-//      then ((a0 + a1) + (a2 + a3)) and its 8 lanes left to right).
+//   3. s = sum exp(z[i] - m): exp by the polynomial of exp_poly.h in float;
+//      each group of 4 vectors is added pairwise in float, (e0 + e1) +
+//      (e2 + e3) (relative error <= 2 * 2^-24), widened to double and added
+//      to two accumulators of 8 doubles (lanes 0-7, 8-15); leftover vectors
+//      are widened one by one; finally lo + hi and its 8 lanes left to right.
 //   logsumexp = float(m + log(s)).
 // The row's tail (n % 16) is read with a masked load that fills -inf, which
 // is neutral for the max and adds exp(-inf) = 0 to the sum.
@@ -31,8 +32,8 @@ namespace dtm::cpu {
 namespace {
 
 constexpr int kLanes = 16;
-constexpr int kMaxUnroll = 4;  // vectors per step of the max pass
-constexpr int kSumUnroll = 2;  // vectors per step of the exp-sum pass (4 double accumulators)
+constexpr int kMaxUnroll = 4;  // vectors per step of the max pass (independent max chains)
+constexpr int kSumGroup = 4;   // exp vectors added pairwise in float before widening to double
 
 __mmask16 tail_mask(int64_t rem) { return __mmask16((1u << rem) - 1u); }
 
@@ -40,29 +41,27 @@ __m512 load_tail(const float * p, int64_t rem) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(rem), p);
 }
 
-// exp(d) for d <= 0 or d = -inf (see exp_poly.h); < 1 ulp, 0 below kExpMinArg.
+// exp(d) for d <= 0 or d = -inf (see exp_poly.h); < 1 ulp, 0 for d = -inf.
 __m512 exp_nonpos(__m512 d) {
     using namespace exp_poly;
-    const __mmask16 live = _mm512_cmp_ps_mask(d, _mm512_set1_ps(kExpMinArg), _CMP_GE_OQ);
-    const __m512 dc = _mm512_max_ps(d, _mm512_set1_ps(kExpMinArg));
+    const __m512 dc = _mm512_max_ps(d, _mm512_set1_ps(kExpMinArgScalef));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(dc, _mm512_set1_ps(kLog2e)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), dc);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-    __m512 p = _mm512_set1_ps(kC7);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC6));
+    __m512 p = _mm512_set1_ps(kC6);
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC5));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC4));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC3));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC2));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC1));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC0));
-    // 2^n with n in [-126, 0]: biased exponent n + 127 in bits 23..30.
-    const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(bits));
+    return _mm512_scalef_ps(p, n);  // p * 2^n
 }
 
-// Adds the 16 terms of e to two accumulators of 8 doubles (lanes 0-7, 8-15).
+__m512 exp_of_diff(const float * z, __m512 m) { return exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z), m)); }
+
+// Adds the 16 lanes of e to two accumulators of 8 doubles (lanes 0-7, 8-15).
 void add_wide(__m512 e, __m512d & lo, __m512d & hi) {
     lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
     hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
@@ -116,23 +115,22 @@ int64_t first_equal(const float * z, int64_t n, float m) {
     return eq != 0 ? i + __builtin_ctz(eq) : 0;  // 0 only if m were not in z (cannot happen)
 }
 
-// Pass 3: sum exp(z[i] - m) in double, fixed order (see the file comment).
+// Pass 3: sum exp(z[i] - m) in a fixed order (see the file comment).
 double sum_exp(const float * z, int64_t n, float m) {
     const __m512 mv = _mm512_set1_ps(m);
-    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
-    __m512d a2 = _mm512_setzero_pd(), a3 = _mm512_setzero_pd();
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
     int64_t i = 0;
-    for (; i + kSumUnroll * kLanes <= n; i += kSumUnroll * kLanes) {
-        add_wide(exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z + i), mv)), a0, a1);
-        add_wide(exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z + i + kLanes), mv)), a2, a3);
+    for (; i + kSumGroup * kLanes <= n; i += kSumGroup * kLanes) {
+        static_assert(kSumGroup == 4, "the pairwise sum below adds 4 vectors");
+        const __m512 e0 = exp_of_diff(z + i, mv), e1 = exp_of_diff(z + i + kLanes, mv);
+        const __m512 e2 = exp_of_diff(z + i + 2 * kLanes, mv), e3 = exp_of_diff(z + i + 3 * kLanes, mv);
+        add_wide(_mm512_add_ps(_mm512_add_ps(e0, e1), _mm512_add_ps(e2, e3)), lo, hi);
     }
-    for (; i + kLanes <= n; i += kLanes) {
-        add_wide(exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z + i), mv)), a0, a1);
-    }
-    if (i < n) add_wide(exp_nonpos(_mm512_sub_ps(load_tail(z + i, n - i), mv)), a0, a1);
+    for (; i + kLanes <= n; i += kLanes) add_wide(exp_of_diff(z + i, mv), lo, hi);
+    if (i < n) add_wide(exp_nonpos(_mm512_sub_ps(load_tail(z + i, n - i), mv)), lo, hi);
 
     alignas(64) double lanes[8];
-    _mm512_store_pd(lanes, _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+    _mm512_store_pd(lanes, _mm512_add_pd(lo, hi));
     double s = 0.0;
     for (int j = 0; j < 8; ++j) s += lanes[j];
     return s;

@@ -1,0 +1,177 @@
+// evaluate.cpp - one teacher-forced pass of a candidate over reference
+// samples, giving the divergent token metrics (DESIGN.md §1) per sample.
+//
+// Sample s = prompt x (P tokens) + continuation y_1..y_N. The model reads
+// x + y_1..y_{N-1}; the row of position P-2+i predicts y_i (i = 1..N):
+//   d_i = [argmax_v F'(v | x, y_<i) != y_i]
+//   FDT = (first i with d_i = 1) - 1, or N;   SDT = sum_i d_i
+// Only those N rows go through the output head (the prompt's rows need no
+// logits). Per-position values are kept and reduced per sample in order i =
+// 1..N, in double, so the results do not depend on the batching.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/error.h"
+#include "runtime/position_stats.h"
+#include "runtime/session.h"
+
+namespace dtm {
+
+namespace {
+constexpr int64_t kEvalHeadBlock = 64;
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+}  // namespace
+
+void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eval_outputs & out) {
+    // ---- validation: everything before any work ----
+    if (in.tokens == nullptr || in.prompt_lens == nullptr || in.cont_lens == nullptr) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "tokens, prompt_lens and cont_lens must not be NULL");
+    }
+    if (in.n_samples < 1) fail(DTM_ERR_INVALID_ARGUMENT, "no samples to evaluate (n_samples = %d)", in.n_samples);
+    if (base == this) fail(DTM_ERR_INVALID_ARGUMENT, "the base session must be a different session than the candidate's");
+    if (base != nullptr && base->cfg_.vocab_size != cfg_.vocab_size) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "base and candidate vocabularies differ (%d vs %d tokens)",
+             base->cfg_.vocab_size, cfg_.vocab_size);
+    }
+    const int32_t vocab = cfg_.vocab_size;
+    if (in.base_top_k < 0 || in.base_top_k > vocab) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "base_top_k must be in [0, %d], got %d", vocab, in.base_top_k);
+    }
+    if (in.base_top_k > 0 && (in.base_topk_ids == nullptr || in.base_topk_logprobs == nullptr)) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "base_top_k = %d but base_topk_ids or base_topk_logprobs is NULL", in.base_top_k);
+    }
+    if (out.top_k < 0 || out.top_k > vocab) fail(DTM_ERR_INVALID_ARGUMENT, "top_k must be in [0, %d], got %d", vocab, out.top_k);
+    if (out.top_k > 0 && (out.topk_ids == nullptr || out.topk_logprobs == nullptr)) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "top_k = %d but topk_ids or topk_logprobs is NULL", out.top_k);
+    }
+    const int32_t n = in.n_samples;
+    std::vector<int64_t> tok_off(size_t(n) + 1, 0), cont_off(size_t(n) + 1, 0);
+    int32_t longest = 0;
+    for (int32_t s = 0; s < n; ++s) {
+        const int32_t P = in.prompt_lens[s], N = in.cont_lens[s];
+        if (P < 1) fail(DTM_ERR_INVALID_ARGUMENT, "sample %d has an empty prompt (it needs at least BOS)", s);
+        if (N < 1) fail(DTM_ERR_INVALID_ARGUMENT, "sample %d has an empty continuation", s);
+        const int64_t fed = int64_t(P) + N - 1;
+        if (fed > cfg_.max_seq_len) {
+            fail(DTM_ERR_CONTEXT_OVERFLOW, "sample %d: prompt of %d tokens + continuation of %d needs %lld positions, "
+                 "more than the context of %d", s, P, N, (long long)fed, cfg_.max_seq_len);
+        }
+        longest = std::max<int32_t>(longest, int32_t(fed));
+        tok_off[size_t(s) + 1] = tok_off[size_t(s)] + P + N;
+        cont_off[size_t(s) + 1] = cont_off[size_t(s)] + N;
+        for (int64_t i = 0; i < P + N; ++i) check_token(in.tokens[tok_off[size_t(s)] + i], "sample token", i);
+    }
+    const int64_t n_cont = cont_off[size_t(n)];
+
+    // ---- per-position values of the whole run ----
+    std::vector<int32_t> diverged(static_cast<size_t>(n_cont));
+    std::vector<float> lp(static_cast<size_t>(n_cont)), base_lp(size_t(n_cont), kNaN), kl(size_t(n_cont), kNaN);
+    if (base == nullptr && in.base_logprobs != nullptr) {
+        std::memcpy(base_lp.data(), in.base_logprobs, sizeof(float) * size_t(n_cont));
+    }
+
+    const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
+    ensure_kv_rows(cap);
+    if (base) base->ensure_kv_rows(cap);
+    std::vector<float> hid_c(size_t(kEvalHeadBlock) * cfg_.dim), hid_b;
+    std::vector<float> logits_c(size_t(kEvalHeadBlock) * vocab), logits_b;
+    if (base) {
+        hid_b.resize(hid_c.size());
+        logits_b.resize(logits_c.size());
+    }
+    // Per scored row of the current chunk: its batch row, its index among
+    // all continuation tokens, and its target y_i.
+    std::vector<int64_t> row_batch, row_cont;
+    std::vector<int32_t> row_target;
+
+    int32_t s = 0;
+    while (s < n) {
+        batch_.clear();
+        row_batch.clear();
+        row_cont.clear();
+        row_target.clear();
+        while (s < n && batch_.size() + in.prompt_lens[s] + in.cont_lens[s] - 1 <= cap) {
+            const int64_t start = batch_.size();
+            const int32_t P = in.prompt_lens[s], N = in.cont_lens[s];
+            const int32_t * t = in.tokens + tok_off[size_t(s)];
+            for (int32_t i = 0; i < P + N - 1; ++i) batch_.add(t[i], i, start);
+            for (int32_t i = 1; i <= N; ++i) {
+                row_batch.push_back(start + P - 2 + i);
+                row_cont.push_back(cont_off[size_t(s)] + i - 1);
+                row_target.push_back(t[P - 1 + i]);
+            }
+            ++s;
+        }
+        forward_hidden(batch_);
+        if (base) base->forward_hidden(batch_);
+
+        for (size_t r0 = 0; r0 < row_batch.size(); r0 += kEvalHeadBlock) {
+            const int64_t nr = std::min<int64_t>(kEvalHeadBlock, int64_t(row_batch.size() - r0));
+            for (int64_t r = 0; r < nr; ++r) {
+                const size_t src = size_t(row_batch[r0 + size_t(r)]) * cfg_.dim;
+                std::memcpy(&hid_c[size_t(r) * cfg_.dim], &xb_[src], sizeof(float) * size_t(cfg_.dim));
+                if (base) std::memcpy(&hid_b[size_t(r) * cfg_.dim], &base->xb_[src], sizeof(float) * size_t(cfg_.dim));
+            }
+            head_logits(hid_c.data(), nr, logits_c.data());
+            if (base) base->head_logits(hid_b.data(), nr, logits_b.data());
+
+            pool_.parallel_for(nr, [&](int64_t r, int) {
+                const size_t c = size_t(row_cont[r0 + size_t(r)]);
+                const int32_t y = row_target[r0 + size_t(r)];
+                const float * zc = &logits_c[size_t(r) * vocab];
+                const cpu::RowStats sc = kernels_->row_stats(zc, vocab, y);
+                diverged[c] = sc.argmax != y ? 1 : 0;
+                lp[c] = sc.target_logit - sc.logsumexp;
+                if (out.argmax) out.argmax[c] = sc.argmax;
+                if (base) {
+                    const float * zb = &logits_b[size_t(r) * vocab];
+                    const cpu::RowStats sb = base->kernels_->row_stats(zb, vocab, y);
+                    base_lp[c] = sb.target_logit - sb.logsumexp;
+                    kl[c] = float(kl_exact(zb, sb.logsumexp, zc, sc.logsumexp, vocab));
+                } else if (in.base_top_k > 0) {
+                    const size_t k = size_t(in.base_top_k);
+                    kl[c] = float(kl_top_k(in.base_topk_ids + c * k, in.base_topk_logprobs + c * k,
+                                           in.base_top_k, zc, sc.logsumexp));
+                }
+                if (out.top_k > 0) {
+                    const size_t k = size_t(out.top_k);
+                    int32_t * ids = out.topk_ids + c * k;
+                    top_k_ids(zc, vocab, out.top_k, ids);
+                    for (size_t j = 0; j < k; ++j) out.topk_logprobs[c * k + j] = zc[ids[j]] - sc.logsumexp;
+                }
+            });
+        }
+    }
+
+    // ---- per-sample reductions, in order i = 1..N ----
+    for (int32_t smp = 0; smp < n; ++smp) {
+        const int64_t c0 = cont_off[size_t(smp)];
+        const int32_t N = in.cont_lens[smp];
+        int32_t fdt = N, sdt = 0;
+        double nll = 0, dp = 0, klsum = 0;
+        for (int32_t i = 0; i < N; ++i) {
+            const size_t c = size_t(c0 + i);
+            if (diverged[c]) {
+                if (fdt == N) fdt = i;
+                ++sdt;
+            }
+            nll -= lp[c];
+            dp += std::exp(double(lp[c])) - std::exp(double(base_lp[c]));
+            klsum += kl[c];
+        }
+        if (out.fdt) out.fdt[smp] = fdt;
+        if (out.sdt) out.sdt[smp] = sdt;
+        if (out.nll) out.nll[smp] = float(nll / N);
+        if (out.delta_p) out.delta_p[smp] = float(dp / N);  // NaN without base log-probs
+        if (out.kl) out.kl[smp] = float(klsum / N);         // NaN without a base
+    }
+    if (out.logprob) std::memcpy(out.logprob, lp.data(), sizeof(float) * size_t(n_cont));
+    if (out.base_logprob) std::memcpy(out.base_logprob, base_lp.data(), sizeof(float) * size_t(n_cont));
+    if (out.position_kl) std::memcpy(out.position_kl, kl.data(), sizeof(float) * size_t(n_cont));
+    stream_pos_ = 0;
+    if (base) base->stream_pos_ = 0;
+}
+
+}  // namespace dtm
