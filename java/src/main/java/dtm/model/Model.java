@@ -1,0 +1,206 @@
+package dtm.model;
+
+import dtm.bindings.Dtm;
+import dtm.engine.Errors;
+import dtm.engine.NativeHandle;
+import dtm.engine.NativeText;
+import org.bytedeco.javacpp.BytePointer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * A loaded model with its tokenizer: immutable, shareable across threads.
+ *
+ * <p>Compute happens in {@link Session}s (scratch buffers, KV cache, worker threads), one per
+ * thread; {@link #generate} and {@link #score} are conveniences that open a short-lived session
+ * with default options.
+ *
+ * <p>{@link #close()} frees the weights. Sessions still open keep them alive: the model is
+ * unusable from the moment it is closed, and its memory goes when its last session closes.
+ *
+ * <pre>{@code
+ * try (Model model = Model.load(Path.of("stories15M.bin"))) {
+ *     System.out.println(model.generate("Once upon a time", 64).text());
+ * }
+ * }</pre>
+ */
+public final class Model extends NativeHandle<Dtm.dtm_model> {
+    private final Path path;
+    private final ModelConfig config;
+    private final List<Component> components;
+    private final Tokenizer tokenizer;
+
+    private Model(Dtm.dtm_model handle, Path path) {
+        super(handle, "model " + path, Sharing.SHARED);
+        this.path = path;
+        try {
+            this.config = readConfig(handle);
+            this.components = readComponents(handle);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        this.tokenizer = new Tokenizer(this, config);
+    }
+
+    /** Loads a llama2.c model file, with "tokenizer.bin" from the same directory. */
+    public static Model load(Path path) {
+        return load(path, ModelOptions.defaults());
+    }
+
+    /**
+     * Loads a llama2.c model file and its tokenizer.
+     *
+     * @throws dtm.errors.DtmIoException           the file cannot be opened or read
+     * @throws dtm.errors.ModelFormatException     the model or tokenizer file is truncated or foreign
+     * @throws dtm.errors.NonFiniteWeightsException NaN/inf in the weights (only with checkFinite)
+     */
+    public static Model load(Path path, ModelOptions options) {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(options, "options");
+        Path absolute = path.toAbsolutePath();
+        try (BytePointer pathText = NativeText.of(absolute.toString());
+             BytePointer tokenizerText = options.tokenizer() == null
+                     ? null : NativeText.of(options.tokenizer().toAbsolutePath().toString());
+             Dtm.dtm_model_params params = Dtm.dtm_model_default_params()) {
+            if (tokenizerText != null) {
+                params.tokenizer_path(tokenizerText);
+            }
+            params.check_finite(options.checkFinite() ? 1 : 0);
+            Dtm.dtm_model handle = new Dtm.dtm_model();
+            Errors.check(Dtm.dtm_model_load(pathText, params, handle),
+                    () -> "cannot load model " + absolute);
+            return new Model(handle, absolute);
+        }
+    }
+
+    /** The model file this was loaded from (absolute). */
+    public Path path() {
+        return path;
+    }
+
+    /** The model's shape. */
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The weight matrices: per layer q, k, v, o, gate, up, down; then the embedding and the head. */
+    public List<Component> components() {
+        return components;
+    }
+
+    /** The model's tokenizer (valid while the model is open). */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** A session with default options (all CPUs, best kernel path). Close it. */
+    public Session newSession() {
+        return newSession(SessionOptions.defaults());
+    }
+
+    /**
+     * A session: scratch buffers, KV cache and worker threads, for one thread at a time. Close it.
+     *
+     * @throws dtm.errors.UnsupportedFeatureException the requested instruction set is not on this CPU
+     */
+    public Session newSession(SessionOptions options) {
+        Objects.requireNonNull(options, "options");
+        return call(handle -> {
+            Dtm.dtm_session session = new Dtm.dtm_session();
+            try (Dtm.dtm_session_params params = Dtm.dtm_session_default_params()) {
+                params.n_threads(options.threads());
+                params.isa(options.isa().code());
+                params.max_sequences(options.maxSequences());
+                params.max_batch_tokens(options.maxBatchTokens());
+                Errors.check(Dtm.dtm_session_create(handle, params, session),
+                        () -> "cannot create a session (" + options + ") for " + description());
+            }
+            int isa = Dtm.dtm_session_isa(session);
+            int threads = Dtm.dtm_session_n_threads(session);
+            retain();
+            return new Session(this, session, isa, threads);
+        });
+    }
+
+    /**
+     * Greedy continuation of {@code prompt} by {@code n} tokens (BOS and the prompt's tokens
+     * first; no stop at EOS), in a short-lived session with default options.
+     */
+    public Generation generate(String prompt, int n) {
+        return generate(prompt, n, SessionOptions.defaults());
+    }
+
+    /** {@link #generate(String, int)} in a session with the given options. */
+    public Generation generate(String prompt, int n, SessionOptions options) {
+        Objects.requireNonNull(prompt, "prompt");
+        if (prompt.isEmpty()) {
+            throw new IllegalArgumentException("prompt is empty: give some text to continue");
+        }
+        if (n < 0) {
+            throw new IllegalArgumentException("token count must be >= 0, got " + n);
+        }
+        int[] promptTokens = tokenizer.encode(prompt, true);
+        int[] tokens;
+        try (Session session = newSession(options)) {
+            tokens = session.generate(new int[][] {promptTokens}, n, false)[0];
+        }
+        return new Generation(prompt, promptTokens, tokens, tokenizer.decodeAfter(promptTokens, tokens));
+    }
+
+    /** Teacher-forced scores of the sequences, without logits, in a short-lived session. */
+    public ScoreResult score(List<int[]> sequences) {
+        return score(sequences, false);
+    }
+
+    /** Teacher-forced scores of the sequences, with all logits if asked, in a short-lived session. */
+    public ScoreResult score(List<int[]> sequences, boolean withLogits) {
+        try (Session session = newSession()) {
+            return session.score(sequences, withLogits);
+        }
+    }
+
+    @Override
+    protected void free(Dtm.dtm_model handle) {
+        Dtm.dtm_model_free(handle);
+    }
+
+    /** Runs an action on the open native model (for this package's classes). */
+    <T> T use(Function<Dtm.dtm_model, T> action) {
+        return call(action);
+    }
+
+    /** A session of this model has been freed. */
+    void sessionClosed() {
+        release();
+    }
+
+    private static ModelConfig readConfig(Dtm.dtm_model handle) {
+        try (Dtm.dtm_model_config c = new Dtm.dtm_model_config()) {
+            Errors.check(Dtm.dtm_model_get_config(handle, c), () -> "cannot read the model's config");
+            return new ModelConfig(c.dim(), c.hidden_dim(), c.n_layers(), c.n_heads(), c.n_kv_heads(),
+                    c.head_dim(), c.vocab_size(), c.max_seq_len(), c.rope_theta(), c.norm_eps(),
+                    c.shared_classifier() != 0, c.bos_id(), c.eos_id(), c.n_params());
+        }
+    }
+
+    private static List<Component> readComponents(Dtm.dtm_model handle) {
+        int count = Dtm.dtm_model_n_components(handle);
+        List<Component> list = new ArrayList<>(Math.max(count, 0));
+        try (Dtm.dtm_component_info info = new Dtm.dtm_component_info()) {
+            for (int i = 0; i < count; i++) {
+                int index = i;
+                Errors.check(Dtm.dtm_model_component(handle, i, info),
+                        () -> "cannot read component " + index);
+                list.add(new Component(info.name().getString(StandardCharsets.UTF_8),
+                        ComponentKind.ofCode(info.kind()), info.layer(), info.rows(), info.cols()));
+            }
+        }
+        return List.copyOf(list);
+    }
+}

@@ -1,0 +1,25 @@
+package dtm.model;
+
+import java.nio.file.Path;
+
+/**
+ * How to load a model ({@code dtm_model_params}).
+ *
+ * @param tokenizer   the tokenizer file; null means "tokenizer.bin" beside the model file
+ * @param checkFinite scan all weights for NaN/infinity at load ({@link dtm.errors.NonFiniteWeightsException})
+ */
+public record ModelOptions(Path tokenizer, boolean checkFinite) {
+
+    /** Tokenizer beside the model, no finiteness scan. */
+    public static ModelOptions defaults() {
+        return new ModelOptions(null, false);
+    }
+
+    public ModelOptions withTokenizer(Path tokenizer) {
+        return new ModelOptions(tokenizer, checkFinite);
+    }
+
+    public ModelOptions withCheckFinite(boolean checkFinite) {
+        return new ModelOptions(tokenizer, checkFinite);
+    }
+}

@@ -1,0 +1,226 @@
+package dtm.model;
+
+import dtm.bindings.Dtm;
+import dtm.engine.Errors;
+import dtm.engine.Isa;
+import dtm.engine.NativeHandle;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Scratch buffers, KV cache and worker threads for one thread at a time ({@code dtm_session}).
+ *
+ * <p>One KV cache serves three uses: the one-token {@link #decode decoding stream},
+ * {@link #generate} and {@link #score}; the last two reset the stream. All the work over tokens
+ * and logits happens natively over whole batches; Java only copies arrays in and out.
+ *
+ * <p>A session used by two threads at once throws {@link IllegalStateException} in the second.
+ * Close it when done; it keeps its model's native memory alive until then.
+ */
+public final class Session extends NativeHandle<Dtm.dtm_session> {
+    private final Model model;
+    private final ModelConfig config;
+    private final Isa isa;
+    private final int threads;
+    private FloatPointer decodeLogits; // (vocab_size), reused by decode; guarded by the handle's lock
+
+    Session(Model model, Dtm.dtm_session handle, int isa, int threads) {
+        super(handle, "session of " + model.description(), Sharing.ONE_THREAD);
+        this.model = model;
+        this.config = model.config();
+        this.isa = Isa.ofCode(isa);
+        this.threads = threads;
+    }
+
+    /** The model this session computes with. */
+    public Model model() {
+        return model;
+    }
+
+    /** The kernel path this session runs (never {@link Isa#AUTO}). */
+    public Isa isa() {
+        return isa;
+    }
+
+    /** Threads this session computes with. */
+    public int threads() {
+        return threads;
+    }
+
+    /** Position of the next token of the decoding stream (tokens decoded so far). */
+    public int position() {
+        return call(Dtm::dtm_session_position);
+    }
+
+    /** Forgets the decoding stream. */
+    public void reset() {
+        run(handle -> Errors.check(Dtm.dtm_session_reset(handle), () -> "cannot reset " + description()));
+    }
+
+    /**
+     * Appends {@code token} to the decoding stream and returns the logits (vocab_size of them)
+     * predicting the token after it: bitwise the logits {@link #score} gives for that position.
+     *
+     * @throws dtm.errors.TokenOutOfRangeException token outside the vocabulary
+     * @throws dtm.errors.ContextOverflowException the stream is at the context length (it is then unchanged)
+     */
+    public float[] decode(int token) {
+        float[] logits = new float[config.vocabSize()];
+        decode(token, logits);
+        return logits;
+    }
+
+    /** {@link #decode(int)} into a caller's array of at least vocab_size entries. */
+    public void decode(int token, float[] logits) {
+        Objects.requireNonNull(logits, "logits");
+        int vocab = config.vocabSize();
+        if (logits.length < vocab) {
+            throw new IllegalArgumentException("logits array has " + logits.length
+                    + " entries, the vocabulary " + vocab);
+        }
+        run(handle -> {
+            if (decodeLogits == null) {
+                decodeLogits = new FloatPointer(vocab);
+            }
+            Errors.check(Dtm.dtm_session_decode(handle, token, decodeLogits),
+                    () -> "cannot decode token " + token);
+            decodeLogits.get(logits, 0, vocab);
+        });
+    }
+
+    /** Greedy continuation of one prompt (BOS included by the caller) by {@code n} tokens. */
+    public int[] generate(int[] prompt, int n) {
+        Objects.requireNonNull(prompt, "prompt");
+        return generate(new int[][] {prompt}, n, false)[0];
+    }
+
+    /**
+     * Greedy continuations of a batch of prompts, decoded side by side: for each prompt (BOS
+     * included by the caller) {@code n} tokens chosen by argmax, ties to the lowest id; fewer
+     * when {@code stopAtEos} and EOS was chosen (EOS is then the last token).
+     *
+     * @throws dtm.errors.ContextOverflowException prompt length + n - 1 exceeds the context
+     * @throws dtm.errors.TokenOutOfRangeException a prompt token outside the vocabulary
+     */
+    public int[][] generate(int[][] prompts, int n, boolean stopAtEos) {
+        Objects.requireNonNull(prompts, "prompts");
+        if (prompts.length == 0) {
+            throw new IllegalArgumentException("no prompts given");
+        }
+        if (n < 0) {
+            throw new IllegalArgumentException("token count must be >= 0, got " + n);
+        }
+        int[] lengths = new int[prompts.length];
+        int[] flat = concatenate(Arrays.asList(prompts), lengths, "prompt");
+        long outSize = (long) prompts.length * n;
+        if (outSize > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(prompts.length + " prompts x " + n
+                    + " tokens do not fit one array");
+        }
+        int[] out = new int[(int) outSize];
+        int[] outLengths = new int[prompts.length];
+        run(handle -> Errors.check(
+                Dtm.dtm_generate_greedy(handle, flat, lengths, prompts.length, n, stopAtEos ? 1 : 0,
+                        out, outLengths),
+                () -> "cannot generate " + n + " tokens for " + prompts.length + " prompt(s)"));
+        int[][] result = new int[prompts.length][];
+        for (int s = 0; s < prompts.length; s++) {
+            result[s] = Arrays.copyOfRange(out, s * n, s * n + outLengths[s]);
+        }
+        return result;
+    }
+
+    /** Teacher-forced scores of the sequences, without logits. */
+    public ScoreResult score(List<int[]> sequences) {
+        return score(sequences, false);
+    }
+
+    /**
+     * Teacher-forced scores of the sequences (each 1 to max_seq_len tokens), computed natively
+     * in batched prefill.
+     *
+     * @param withLogits also return all logits (tokens × vocab_size floats: for tests and tools)
+     * @throws dtm.errors.ContextOverflowException a sequence longer than the context
+     * @throws dtm.errors.TokenOutOfRangeException a token outside the vocabulary
+     */
+    public ScoreResult score(List<int[]> sequences, boolean withLogits) {
+        Objects.requireNonNull(sequences, "sequences");
+        if (sequences.isEmpty()) {
+            throw new IllegalArgumentException("no sequences given");
+        }
+        int[] lengths = new int[sequences.size()];
+        int[] flat = concatenate(sequences, lengths, "sequence");
+        int total = flat.length;
+        int vocab = config.vocabSize();
+        if (withLogits && (long) total * vocab > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(total + " positions x " + vocab
+                    + " logits do not fit one array; score fewer sequences at a time");
+        }
+        int[] offsets = new int[sequences.size() + 1];
+        for (int s = 0; s < lengths.length; s++) {
+            offsets[s + 1] = offsets[s] + lengths[s];
+        }
+        int[] argmax = new int[total];
+        float[] logprobNext = new float[total];
+        float[] logsumexp = new float[total];
+        float[] logits = withLogits ? new float[total * vocab] : null;
+        run(handle -> {
+            try (IntPointer argmaxOut = new IntPointer(total);
+                 FloatPointer logprobOut = new FloatPointer(total);
+                 FloatPointer lseOut = new FloatPointer(total);
+                 FloatPointer logitsOut = withLogits ? new FloatPointer((long) total * vocab) : null;
+                 Dtm.dtm_score_outputs outputs = new Dtm.dtm_score_outputs()) {
+                outputs.argmax(argmaxOut).logprob_next(logprobOut).logsumexp(lseOut).logits(logitsOut);
+                Errors.check(Dtm.dtm_score(handle, flat, lengths, lengths.length, outputs),
+                        () -> "cannot score " + lengths.length + " sequence(s) of " + total + " tokens");
+                argmaxOut.get(argmax);
+                logprobOut.get(logprobNext);
+                lseOut.get(logsumexp);
+                if (logitsOut != null) {
+                    logitsOut.get(logits);
+                }
+            }
+        });
+        return new ScoreResult(vocab, offsets, argmax, logprobNext, logsumexp, logits);
+    }
+
+    @Override
+    protected void free(Dtm.dtm_session handle) {
+        Dtm.dtm_session_free(handle);
+        if (decodeLogits != null) {
+            decodeLogits.close();
+            decodeLogits = null;
+        }
+        model.sessionClosed();
+    }
+
+    /** The sequences one after another; their lengths into {@code lengths}. */
+    private static int[] concatenate(List<int[]> sequences, int[] lengths, String what) {
+        long total = 0;
+        for (int s = 0; s < lengths.length; s++) {
+            int[] seq = sequences.get(s);
+            if (seq == null) {
+                throw new NullPointerException(what + " " + s + " is null");
+            }
+            if (seq.length == 0) {
+                throw new IllegalArgumentException(what + " " + s + " is empty (needs at least one token)");
+            }
+            lengths[s] = seq.length;
+            total += seq.length;
+        }
+        if (total > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(total + " tokens do not fit one array");
+        }
+        int[] flat = new int[(int) total];
+        int at = 0;
+        for (int s = 0; s < lengths.length; s++) {
+            System.arraycopy(sequences.get(s), 0, flat, at, lengths[s]);
+            at += lengths[s];
+        }
+        return flat;
+    }
+}
