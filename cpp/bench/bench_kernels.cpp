@@ -3,21 +3,26 @@
 //   bench_kernels [--quick] [--cold] [--threads N] [--isa scalar|avx2|avx512]
 //                 [--shape SUBSTRING] [--tokens N]
 //
-// The yardstick is measured in the same run: a register-only loop of
-// independent FMAs (no loads) per instruction set gives the core's peak in
-// GFLOP/s. Then, for each supported path and each shape of the default
-// model (stories15M: dim 288, hidden 768, vocab 32000) and of a 4096-wide
-// layer, with n_tokens in {1, 16, 64, 256}:
+// The yardstick is measured in the same run, at the start and again at the
+// end: a register-only loop of independent FMAs (no loads) per instruction
+// set gives one core's peak in GFLOP/s. Then, for each supported path and
+// each shape of the default model (stories15M: dim 288, hidden 768, vocab
+// 32000) and of a 4096-wide layer, with n_tokens in {1, 16, 64, 256}:
 //   - the output is checked once, bit for bit, against matmul_ref (a sample
 //     of tokens and panels: every path must equal the reference exactly);
-//   - after a warm-up, samples of back-to-back calls are timed and the median
-//     sample is reported: GFLOP/s = 2 * rows * cols * n_tokens / time, its
-//     share of the path's and of the core's peak, and for n_tokens = 1
-//     (memory-bound decoding) the weight bytes streamed per second.
-// --threads N (default 1, then also 2 when the machine has 2 CPUs) splits the
-// panel range into N contiguous parts, as the engine does. --cold flushes
-// the caches before every call (default: warm, as in the engine's prefill).
-// Row statistics (argmax + logsumexp over 32000 logits) are timed per row.
+//   - after a warm-up, samples of back-to-back calls are timed: GFLOP/s =
+//     2 * rows * cols * n_tokens / time for the median and the fastest
+//     sample, the median's share of the path's and of the core's peak, and
+//     for n_tokens = 1 (memory-bound decoding) the packed weight bytes
+//     streamed per second next to a plain sequential read of the same bytes.
+// --threads N (default: 1, then 2 when the machine has 2 CPUs) splits the
+// panel range into N contiguous parts, one per thread, as the engine does.
+// --cold flushes the caches before every call (default: warm, as in the
+// engine's prefill). Row statistics (argmax + logsumexp of 32000 logits) are
+// timed per row. The scalar reference runs only on the small products.
+// The machine's load average is printed: on a shared machine, trust the
+// "best" column and the peak measured at the end as well.
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -91,7 +96,7 @@ __attribute__((target("avx2,fma"))) double fma_peak_avx2(int64_t iters) {
     return double(iters) * kPeakChains * 8 * 2 / s * 1e-9;
 }
 
-// Best of a few runs of about 0.1 s each, on one thread.
+// Best of 5 runs of 240 M FMAs each (about 40 ms at 3.4 GHz), on one thread.
 double fma_peak(dtm_isa isa) {
     if (isa == DTM_ISA_SCALAR || !isa_supported(isa)) return 0.0;
     double best = 0.0;
@@ -123,11 +128,15 @@ public:
         pending_.store(n_threads_ - 1);
         generation_.fetch_add(1);
         part(0);
-        while (pending_.load() != 0) {
-        }
+        for (int spins = 0; pending_.load() != 0; ++spins) relax(spins);
     }
 
 private:
+    // Spins briefly, then yields: on a loaded machine the thread waited for
+    // may need this core to run at all.
+    static void relax(int spins) {
+        if (spins > 2000) std::this_thread::yield();
+    }
     void part(int w) {
         const int64_t p0 = n_panels_ * w / n_threads_, p1 = n_panels_ * (w + 1) / n_threads_;
         if (p0 < p1) (*fn_)(p0, p1);
@@ -135,8 +144,7 @@ private:
     void worker(int w) {
         uint64_t seen = 0;
         for (;;) {
-            while (generation_.load() == seen) {
-            }
+            for (int spins = 0; generation_.load() == seen; ++spins) relax(spins);
             seen = generation_.load();
             if (stop_) return;
             part(w);
@@ -173,25 +181,56 @@ void flush_caches() {
     for (size_t i = 0; i < junk.size(); i += 64) junk[i] = v;
 }
 
-// Median seconds per call of fn: a warm-up, then samples of back-to-back calls
-// (each sample at least ~2 ms unless cold) until the time budget is spent.
-double time_per_call(const std::function<void()> & fn, const Options & opt) {
+struct Timing {
+    double median;  // seconds per call, median sample
+    double best;    // seconds per call, fastest sample (least disturbed by other load)
+};
+
+// Seconds per call of fn: a warm-up, then samples of back-to-back calls (each
+// sample about 2 ms unless cold) until the time budget is spent.
+Timing time_per_call(const std::function<void()> & fn, const Options & opt) {
     fn();  // warm-up (also pages in and caches what the call touches)
-    const double budget = opt.quick ? 0.08 : 0.4;
+    const double budget = opt.quick ? 0.1 : 0.5;
     auto one = Clock::now();
     fn();
     const double first = std::max(seconds_since(one), 1e-7);
     const int64_t calls = opt.cold ? 1 : std::max<int64_t>(1, int64_t(2e-3 / first));
     std::vector<double> samples;
     const auto start = Clock::now();
-    while (samples.size() < 3 || (seconds_since(start) < budget && samples.size() < 200)) {
+    while (samples.size() < 5 || (seconds_since(start) < budget && samples.size() < 500)) {
         if (opt.cold) flush_caches();
         const auto t0 = Clock::now();
         for (int64_t c = 0; c < calls; ++c) fn();
         samples.push_back(seconds_since(t0) / double(calls));
     }
     std::sort(samples.begin(), samples.end());
-    return samples[samples.size() / 2];
+    return {samples[samples.size() / 2], samples.front()};
+}
+
+// Bytes per second of a plain sequential read of n floats (4 running sums):
+// the yardstick for the memory-bound one-token products.
+__attribute__((target("avx2"))) double read_bandwidth_avx2(const float * p, size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    const auto t0 = Clock::now();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(p + i));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(p + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(p + i + 16));
+        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(p + i + 24));
+    }
+    const double s = seconds_since(t0);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    g_sink = lanes[0];
+    return double(i) * sizeof(float) / s;
+}
+
+double read_bandwidth(const float * p, size_t n, const Options & opt) {
+    if (!isa_supported(DTM_ISA_AVX2)) return 0.0;
+    double best = 0.0;
+    for (int r = 0; r < (opt.quick ? 3 : 10); ++r) best = std::max(best, read_bandwidth_avx2(p, n));
+    return best;
 }
 
 // ---------------------------------------------------------------------------
@@ -243,11 +282,11 @@ void bench_matmul(const Options & opt, const double peak_of[4], double core_peak
         {"4096x4096 (7B attn)", 4096, 4096},   {"11008x4096 (7B mlp)", 11008, 4096},
     };
     const int64_t token_counts[] = {1, 16, 64, 256};
-    // The scalar reference runs at a few GFLOP/s at best: bigger calls are skipped.
-    const double scalar_max_flop = opt.quick ? 2e8 : 2e9;
+    // The scalar reference runs at about 1 GFLOP/s: bigger calls are skipped.
+    const double scalar_max_flop = opt.quick ? 5e7 : 2e8;
 
-    std::printf("\n%-7s %-21s %6s %3s %11s %9s %7s %7s %8s\n", "isa", "shape", "tokens", "thr", "us/call",
-                "GFLOP/s", "%path", "%core", "GB/s");
+    std::printf("\n%-7s %-21s %6s %3s %10s %8s %8s %6s %6s %7s %7s\n", "isa", "shape", "tokens", "thr",
+                "us/call", "GFLOP/s", "best", "%path", "%core", "GB/s", "read");
     for (const Shape & s : shapes) {
         if (opt.quick && s.cols > 1000) continue;
         if (std::string(s.name).find(opt.shape_filter) == std::string::npos) continue;
@@ -255,6 +294,7 @@ void bench_matmul(const Options & opt, const double peak_of[4], double core_peak
         const PackedMatrix w = PackedMatrix::pack(wv.data(), s.rows, s.cols, s.cols);
         const std::vector<float> x = random_values(size_t(256 * s.cols), 2);
         std::vector<float> y(size_t(256 * s.rows));
+        const double read_bps = read_bandwidth(w.panel(0), w.bytes() / sizeof(float), opt);
         for (dtm_isa isa : opt.isas) {
             const MatmulFn fn = kernels(isa).matmul;
             for (int64_t n_tokens : token_counts) {
@@ -271,16 +311,19 @@ void bench_matmul(const Options & opt, const double peak_of[4], double core_peak
                     };
                     call();
                     check_against_reference(isa_name(isa), s, w, x, y, n_tokens);
-                    const double t = time_per_call(call, opt);
-                    const double gflops = flop / t * 1e-9;
+                    const Timing t = time_per_call(call, opt);
+                    const double gflops = flop / t.median * 1e-9, best = flop / t.best * 1e-9;
                     const double path_peak = peak_of[isa] * n_threads, machine_peak = core_peak * n_threads;
-                    char path_pct[16] = "-", core_pct[16] = "-", gbs[16] = "";
+                    char path_pct[16] = "-", core_pct[16] = "-", gbs[16] = "", read[16] = "";
                     if (path_peak > 0) std::snprintf(path_pct, sizeof path_pct, "%.0f%%", 100 * gflops / path_peak);
                     if (machine_peak > 0) std::snprintf(core_pct, sizeof core_pct, "%.0f%%", 100 * gflops / machine_peak);
-                    if (n_tokens == 1) std::snprintf(gbs, sizeof gbs, "%.1f", double(w.bytes()) / t * 1e-9);
-                    std::printf("%-7s %-21s %6lld %3d %11.2f %9.1f %7s %7s %8s\n", isa_name(isa), s.name,
-                                static_cast<long long>(n_tokens), n_threads, t * 1e6, gflops, path_pct,
-                                core_pct, gbs);
+                    if (n_tokens == 1) {
+                        std::snprintf(gbs, sizeof gbs, "%.1f", double(w.bytes()) / t.median * 1e-9);
+                        std::snprintf(read, sizeof read, "%.1f", read_bps * 1e-9);
+                    }
+                    std::printf("%-7s %-21s %6lld %3d %10.2f %8.1f %8.1f %6s %6s %7s %7s\n", isa_name(isa), s.name,
+                                static_cast<long long>(n_tokens), n_threads, t.median * 1e6, gflops, best, path_pct,
+                                core_pct, gbs, read);
                     std::fflush(stdout);
                 }
             }
@@ -299,7 +342,7 @@ void bench_row_stats(const Options & opt) {
     for (float & v : z) v = dist(rng);
     const RowStats want = row_stats_ref(z.data(), n, 17);
 
-    std::printf("\n%-7s %-30s %10s %10s\n", "isa", "row_stats", "us/row", "GB/s");
+    std::printf("\n%-7s %-30s %10s %10s\n", "isa", "row_stats", "us/row", "best");
     for (dtm_isa isa : opt.isas) {
         const RowStatsFn fn = kernels(isa).row_stats;
         const RowStats got = fn(z.data(), n, 17);
@@ -309,9 +352,9 @@ void bench_row_stats(const Options & opt) {
                          got.argmax, want.argmax, got.logsumexp, want.logsumexp);
             std::exit(1);
         }
-        const double t = time_per_call([&] { g_sink = fn(z.data(), n, 17).logsumexp; }, opt);
-        std::printf("%-7s %-30s %10.2f %10.1f\n", isa_name(isa), "32000 logits (argmax, lse)", t * 1e6,
-                    double(n) * sizeof(float) / t * 1e-9);
+        const Timing t = time_per_call([&] { g_sink = fn(z.data(), n, 17).logsumexp; }, opt);
+        std::printf("%-7s %-30s %10.2f %10.2f\n", isa_name(isa), "32000 logits (argmax, lse)", t.median * 1e6,
+                    t.best * 1e6);
     }
 }
 
@@ -358,21 +401,41 @@ Options parse(int argc, char ** argv) {
     return opt;
 }
 
+// The 1-minute load average, to judge how disturbed the timings were.
+std::string load_average() {
+    std::FILE * f = std::fopen("/proc/loadavg", "r");
+    if (!f) return "?";
+    char buf[64] = {};
+    const bool ok = std::fgets(buf, sizeof buf, f) != nullptr;
+    std::fclose(f);
+    if (!ok) return "?";
+    std::string s(buf);
+    return s.substr(0, s.find(' '));
+}
+
 }  // namespace
 
 int main(int argc, char ** argv) {
     try {
         const Options opt = parse(argc, argv);
-        std::printf("dtm bench_kernels: best ISA %s, %u CPUs, %s caches\n", isa_name(best_isa()),
-                    std::thread::hardware_concurrency(), opt.cold ? "cold" : "warm");
+        std::printf("dtm bench_kernels: best ISA %s, %u CPUs, %s caches, load average %s\n", isa_name(best_isa()),
+                    std::thread::hardware_concurrency(), opt.cold ? "cold" : "warm", load_average().c_str());
         double peak_of[4] = {0, 0, 0, 0};
         for (dtm_isa isa : {DTM_ISA_AVX2, DTM_ISA_AVX512}) peak_of[isa] = fma_peak(isa);
-        const double core_peak = std::max(peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
+        double core_peak = std::max(peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
         std::printf("FMA peak per core (register-only loop, %d chains): avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s\n",
                     kPeakChains, peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
-        std::printf("%%path = share of that path's peak x threads; %%core = share of the core's best peak x threads\n");
+        std::printf("GFLOP/s from the median sample, best from the fastest; %%path = median / (that path's peak x\n"
+                    "threads), %%core = median / (the core's best peak x threads); GB/s = packed weights / time,\n"
+                    "read = a plain sequential read of the same bytes\n");
         bench_matmul(opt, peak_of, core_peak);
         bench_row_stats(opt);
+
+        // The yardstick again: a peak that moved means the run was disturbed.
+        double again[4] = {0, 0, 0, 0};
+        for (dtm_isa isa : {DTM_ISA_AVX2, DTM_ISA_AVX512}) again[isa] = fma_peak(isa);
+        std::printf("\nFMA peak per core at the end: avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s; load average %s\n",
+                    again[DTM_ISA_AVX2], again[DTM_ISA_AVX512], load_average().c_str());
     } catch (const dtm::Error & e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

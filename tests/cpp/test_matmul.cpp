@@ -69,10 +69,16 @@ struct Problem {
         x = random_values(size_t(n_tokens * ldx), seed + 1);
     }
 
-    // y (n_tokens, ldy) pre-filled with the sentinel, after fn over panels [p0, p1).
+    // y (n_tokens, ldy) pre-filled with the sentinel, after fn over panels
+    // [p0, p1). A guard zone after y must stay untouched.
     std::vector<float> run(MatmulFn fn, int64_t p0, int64_t p1) const {
-        std::vector<float> y(size_t(n_tokens * ldy), sentinel());
+        const size_t n = size_t(n_tokens * ldy), guard = 64;
+        std::vector<float> y(n + guard, sentinel());
         fn(w, x.data(), ldx, y.data(), ldy, n_tokens, p0, p1);
+        for (size_t i = n; i < n + guard; ++i) {
+            EXPECT_EQ(bits_of(y[i]), kSentinelBits) << "written past the end of y, at y[" << i << "]";
+        }
+        y.resize(n);
         return y;
     }
     std::vector<float> run(MatmulFn fn) const { return run(fn, 0, w.n_panels()); }
@@ -236,27 +242,33 @@ TEST_P(MatmulPath, BitwiseEqualOnAwkwardShapes) {
 }
 
 TEST_P(MatmulPath, PartialPanelRangesWriteOnlyTheirOutputs) {
-    const Problem pr(300, 61, 13, 7, 3, 9);  // 19 panels, the last one 12 rows
-    struct Range { int64_t p0, p1; };
-    for (const Range r : {Range{0, 1}, Range{3, 7}, Range{18, 19}, Range{17, 19}, Range{5, 5},
-                          Range{0, 19}, Range{1, 18}}) {
-        const std::vector<float> got = pr.run(fn_, r.p0, r.p1);
-        ASSERT_TRUE(same_outputs(got, pr.run(&matmul_ref, r.p0, r.p1), pr.ldy))
-            << "panels [" << r.p0 << ", " << r.p1 << ")";
-        for (int64_t t = 0; t < pr.n_tokens; ++t) {
-            for (int64_t o = 0; o < pr.ldy; ++o) {
-                const bool inside = o >= r.p0 * kPanelRows && o < r.p1 * kPanelRows && o < pr.rows;
-                ASSERT_EQ(bits_of(got[t * pr.ldy + o]) != kSentinelBits, inside)
-                    << "panels [" << r.p0 << ", " << r.p1 << "), y[" << t << "][" << o << "]";
+    // 19 panels, the last one 12 rows; 1100 columns are cut into k blocks.
+    for (int64_t cols : {61, 1100}) {
+        const Problem pr(300, cols, 13, 7, 3, 9);
+        struct Range { int64_t p0, p1; };
+        for (const Range r : {Range{0, 1}, Range{3, 7}, Range{18, 19}, Range{17, 19}, Range{5, 5},
+                              Range{0, 19}, Range{1, 18}}) {
+            const std::vector<float> got = pr.run(fn_, r.p0, r.p1);
+            ASSERT_TRUE(same_outputs(got, pr.run(&matmul_ref, r.p0, r.p1), pr.ldy))
+                << cols << " cols, panels [" << r.p0 << ", " << r.p1 << ")";
+            for (int64_t t = 0; t < pr.n_tokens; ++t) {
+                for (int64_t o = 0; o < pr.ldy; ++o) {
+                    const bool inside = o >= r.p0 * kPanelRows && o < r.p1 * kPanelRows && o < pr.rows;
+                    ASSERT_EQ(bits_of(got[t * pr.ldy + o]) != kSentinelBits, inside)
+                        << "panels [" << r.p0 << ", " << r.p1 << "), y[" << t << "][" << o << "]";
+                }
             }
         }
     }
 }
 
 TEST_P(MatmulPath, HonoursRowStrides) {
-    for (int64_t n_tokens : {1, 3, 13}) {
-        const Problem pr(33, 513, n_tokens, 11, /*ldx_pad=*/17, /*ldy_pad=*/5);
-        ASSERT_TRUE(same_outputs(pr.run(fn_), pr.run(&matmul_ref), pr.ldy)) << n_tokens << " tokens";
+    for (int64_t cols : {513, 2100}) {
+        for (int64_t n_tokens : {1, 3, 13}) {
+            const Problem pr(33, cols, n_tokens, 11, /*ldx_pad=*/17, /*ldy_pad=*/5);
+            ASSERT_TRUE(same_outputs(pr.run(fn_), pr.run(&matmul_ref), pr.ldy))
+                << cols << " cols, " << n_tokens << " tokens";
+        }
     }
 }
 

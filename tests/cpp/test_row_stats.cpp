@@ -2,11 +2,13 @@
 // every path against row_stats_ref (exp and sum in double).
 //
 // argmax, max and the target logit must be exactly the reference's. The
-// logsumexp of a vector path may differ by its exp: each term is a float exp
-// within 1 ulp (relative 2^-23 ~ 1.2e-7; 0.94 ulp measured over every float
-// argument in [-87, 0]) summed in double, so the sum has at most that
-// relative error and log(sum) that absolute error; each side then rounds
-// its float result once, which can put them one ulp of lse apart. Tolerance:
+// logsumexp of a vector path differs by its exp and its float partial sums:
+// each term is a float exp within 1.06 ulp (relative error < 1.3e-7, see
+// exp_poly.h), groups of 4 terms are added pairwise in float (relative error
+// <= 2 * 2^-24 = 1.2e-7) and the groups summed in double, so the sum is
+// within 2.5e-7 relative, log(sum) within 2.5e-7 absolute; each side then
+// rounds its float result once, which can put them one ulp of lse apart.
+// Tolerance:
 //
 //   |lse - lse_ref| <= kLseAbsTol + 1 ulp(lse_ref),   kLseAbsTol = 3e-7
 //

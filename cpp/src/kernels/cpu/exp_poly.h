@@ -9,8 +9,9 @@
 // remainder (Cody-Waite), so it is accurate to about one float ulp. p is the
 // degree-6 minimax polynomial for the relative error of exp on
 // [-ln2/2, ln2/2] (Remez; 1.9e-9 before rounding the coefficients to float).
-// Evaluated by Horner with FMAs, the result is within 1 ulp of exp(d)
-// (max 0.87 ulp, measured over every float d in [-87, 0]).
+// Evaluated by Horner with FMAs, the result is within 1.06 ulp of exp(d),
+// a relative error below 1.3e-7 (max 1.052 ulp, measured over every float d
+// in [-87, 0] on both paths).
 //
 // 2^n: the AVX-512 path uses scalef (exact, underflows gracefully), after
 // clamping d >= kExpMinArgScalef so that d = -inf gives 0 and not NaN. The

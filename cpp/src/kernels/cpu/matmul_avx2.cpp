@@ -12,71 +12,91 @@
 // One lane = one output, one accumulator from 0, increasing k, one fused
 // multiply-add per step: the operations of matmul_ref, so bitwise equal.
 //
-// Compiled with AVX2 flags and called only after dispatch.cpp checked the
-// CPU; nothing here has external linkage besides matmul_avx2 (no std::
-// templates the linker could share with baseline code).
+// The loop nest around the tiles (cache blocking, prefetching) is
+// matmul_walk.h. Compiled with AVX2 flags and called only after dispatch.cpp
+// checked the CPU; nothing here has external linkage besides matmul_avx2
+// (no std:: templates the linker could share with baseline code).
 #include <immintrin.h>
 
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/matmul_walk.h"
 
 namespace dtm::cpu {
 
 namespace {
 
-// Blocking: batches of at least kSmallBatch tokens use kTileTokens x
-// kTilePanels tiles (12 accumulators + 2 weight vectors + 1 broadcast, of 16
-// ymm: the 6x16 kernel). Smaller batches (decoding) are memory-bound: all
-// their token rows times kGemvPanels panels (the weights then come straight
-// from memory operands of the FMAs).
+// Blocking (see matmul_walk.h for the walk):
+// - Batches of at least kSmallBatch tokens use kTileTokens x kTilePanels
+//   tiles: 12 accumulators + 2 weight vectors + 1 broadcast, of 16 ymm (the
+//   6x16 kernel); per k step 2 loads and 6 broadcasts feed 12 FMAs.
+// - Smaller batches (decoding) are memory-bound: tiles of all their token
+//   rows times kGemvBudget / n_tokens panels (1 x 4 or 2 x 2: 8 accumulator
+//   ymm, enough independent FMA chains to hide the FMA latency).
+// - Panel blocks, k blocks and prefetching as in matmul_avx512.cpp.
 constexpr int kTileTokens = 6;
 constexpr int kTilePanels = 1;
 constexpr int kSmallBatch = 3;
-constexpr int kGemvPanels = 2;
+constexpr int kGemvPanels = 4;
+constexpr int kGemvBudget = 4;
+constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels, kGemvBudget,
+                                      /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
+constexpr _mm_hint kPrefetchHint = _MM_HINT_T0;
 
-struct TileArgs {
-    const float * w;   // first panel of the tile, (cols, 16) per panel
-    int64_t pstride;   // floats from one panel to the next (cols * 16)
-    int64_t cols;
-    const float * x;   // first token row of the tile, row stride ldx
-    int64_t ldx;
-    float * y;         // y[t][first output of the tile], row stride ldy
-    int64_t ldy;
-    int64_t n_valid;   // outputs of the tile that exist (o < rows), may exceed NP * 16
-};
+// All-ones lanes for outputs o .. o+7 that are < n_valid.
+__m256i lanes_below(int64_t o, int64_t n_valid) {
+    const int64_t n = n_valid - o;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// y lanes o .. o+7 (those < n_valid; the others read as 0).
+__m256 load8(const float * src, int64_t o, int64_t n_valid) {
+    if (o + 8 <= n_valid) return _mm256_loadu_ps(src + o);
+    if (o >= n_valid) return _mm256_setzero_ps();
+    return _mm256_maskload_ps(src + o, lanes_below(o, n_valid));
+}
 
 // Stores the lanes o .. o+7 of v that are < n_valid.
-inline void store8(float * dst, int64_t o, int64_t n_valid, __m256 v) {
+void store8(float * dst, int64_t o, int64_t n_valid, __m256 v) {
     if (o + 8 <= n_valid) {
         _mm256_storeu_ps(dst + o, v);
     } else if (o < n_valid) {
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n_valid - o)), lane);
-        _mm256_maskstore_ps(dst + o, mask, v);
+        _mm256_maskstore_ps(dst + o, lanes_below(o, n_valid), v);
     }
 }
 
-template <int MR, int NP>
+// One tile: MR tokens x NP panels over the k block of a (see TileArgs).
+template <int MR, int NP, bool PREFETCH>
 void tile(const TileArgs & a) {
     __m256 acc[MR][NP][2];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
         for (int j = 0; j < NP; ++j) {
-            acc[i][j][0] = _mm256_setzero_ps();
-            acc[i][j][1] = _mm256_setzero_ps();
+            const float * yr = a.y + i * a.ldy;
+            acc[i][j][0] = a.resume ? load8(yr, j * 16, a.n_valid) : _mm256_setzero_ps();
+            acc[i][j][1] = a.resume ? load8(yr, j * 16 + 8, a.n_valid) : _mm256_setzero_ps();
         }
     }
     const float * xr[MR];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) xr[i] = a.x + i * a.ldx;
+    const float * pf[NP] = {};  // next tile's panels (its last one repeated if it has fewer)
+    if (PREFETCH) {
+#pragma GCC unroll 4
+        for (int j = 0; j < NP; ++j) pf[j] = a.prefetch + (j < a.prefetch_np ? j : a.prefetch_np - 1) * a.pstride;
+    }
 
     const float * w = a.w;
-    for (int64_t k = 0; k < a.cols; ++k, w += 16) {
+    for (int64_t k = 0; k < a.kc; ++k, w += 16) {
         __m256 wv[NP][2];
 #pragma GCC unroll 4
         for (int j = 0; j < NP; ++j) {
             wv[j][0] = _mm256_load_ps(w + j * a.pstride);
             wv[j][1] = _mm256_load_ps(w + j * a.pstride + 8);
+        }
+        if (PREFETCH && k < a.prefetch_kc) {
+#pragma GCC unroll 4
+            for (int j = 0; j < NP; ++j) _mm_prefetch(reinterpret_cast<const char *>(pf[j] + k * 16), kPrefetchHint);
         }
 #pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) {
@@ -100,52 +120,38 @@ void tile(const TileArgs & a) {
     }
 }
 
-using TileFn = void (*)(const TileArgs &);
-
-// Micro-kernel for mr tokens (1..kTileTokens) x np panels: np = 1 for any
-// mr, np = 1..kGemvPanels when mr < kSmallBatch.
-TileFn tile_for(int mr, int np) {
-    static_assert(kTileTokens == 6 && kTilePanels == 1 && kSmallBatch == 3 && kGemvPanels == 2,
-                  "update the tile table");
+template <bool PF>
+TileFn tile_for_tokens(int mr, int np) {
     switch (mr) {
-        case 1: return np == 1 ? &tile<1, 1> : &tile<1, 2>;
-        case 2: return np == 1 ? &tile<2, 1> : &tile<2, 2>;
-        case 3: return &tile<3, 1>;
-        case 4: return &tile<4, 1>;
-        case 5: return &tile<5, 1>;
-        default: return &tile<6, 1>;
+        case 1:
+            switch (np) {
+                case 1: return &tile<1, 1, PF>;
+                case 2: return &tile<1, 2, PF>;
+                case 3: return &tile<1, 3, PF>;
+                default: return &tile<1, 4, PF>;
+            }
+        case 2: return np == 1 ? &tile<2, 1, PF> : &tile<2, 2, PF>;
+        case 3: return &tile<3, 1, PF>;
+        case 4: return &tile<4, 1, PF>;
+        case 5: return &tile<5, 1, PF>;
+        default: return &tile<6, 1, PF>;
     }
 }
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+// Micro-kernel for mr tokens (1..kTileTokens) x np panels: np = 1 for any
+// mr, np <= kGemvBudget / mr when mr < kSmallBatch.
+TileFn pick_tile(int mr, int np, bool prefetch) {
+    static_assert(kTileTokens == 6 && kTilePanels == 1 && kSmallBatch == 3 && kGemvPanels == 4 &&
+                      kGemvBudget == 4,
+                  "update the tile table");
+    return prefetch ? tile_for_tokens<true>(mr, np) : tile_for_tokens<false>(mr, np);
+}
 
 }  // namespace
 
 void matmul_avx2(const PackedMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
                  int64_t n_tokens, int64_t panel_begin, int64_t panel_end) {
-    if (n_tokens <= 0 || panel_begin >= panel_end) return;
-    const bool small = n_tokens < kSmallBatch;
-    const int64_t tile_panels = small ? kGemvPanels : kTilePanels;
-    const int64_t tile_tokens = small ? n_tokens : kTileTokens;
-
-    TileArgs a;
-    a.pstride = w.cols() * kPanelRows;
-    a.cols = w.cols();
-    a.ldx = ldx;
-    a.ldy = ldy;
-    // Panels outer, tokens inner: a tile's panels stay in cache while every
-    // token block streams past them.
-    for (int64_t p = panel_begin; p < panel_end; p += tile_panels) {
-        const int64_t np = min64(tile_panels, panel_end - p);
-        a.w = w.panel(p);
-        a.n_valid = w.rows() - p * kPanelRows;
-        for (int64_t t = 0; t < n_tokens; t += tile_tokens) {
-            const int64_t mr = min64(tile_tokens, n_tokens - t);
-            a.x = x + t * ldx;
-            a.y = y + t * ldy + p * kPanelRows;
-            tile_for(int(mr), int(np))(a);
-        }
-    }
+    matmul_walk(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, kBlocking, &pick_tile);
 }
 
 }  // namespace dtm::cpu

@@ -36,7 +36,7 @@ __m256 load_tail(const float * p, int64_t rem) {
     return _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(mask));
 }
 
-// exp(d) for d <= 0 or d = -inf (see exp_poly.h); < 1 ulp, 0 below kExpMinArg.
+// exp(d) for d <= 0 or d = -inf (see exp_poly.h); <= 1.06 ulp, 0 below kExpMinArg.
 __m256 exp_nonpos(__m256 d) {
     using namespace exp_poly;
     const __m256 live = _mm256_cmp_ps(d, _mm256_set1_ps(kExpMinArg), _CMP_GE_OQ);
