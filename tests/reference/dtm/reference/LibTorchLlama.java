@@ -593,41 +593,13 @@ public final class LibTorchLlama implements AutoCloseable {
     // ---------------------------------------------------------------- helpers
 
     private Object logitsArray(int[][] sequences, boolean asDouble) {
-        ensureOpen();
-        int batch = sequences.length;
-        int maxLen = 0;
-        long total = 0;
-        for (int[] s : sequences) {
-            checkTokens(s);
-            maxLen = Math.max(maxLen, s.length);
-            total += s.length;
-        }
-        int vocab = config.vocabSize();
-        int size = Math.toIntExact(total * vocab);
+        long total = totalLength(sequences);
+        int size = Math.toIntExact(total * config.vocabSize());
         if (total == 0) {
             return asDouble ? new double[0] : new float[0];
         }
         try (PointerScope scope = new PointerScope(); InferenceMode guard = new InferenceMode()) {
-            // Right-padded batch; padding comes after every real position, so causality keeps
-            // it out of the real rows, which are then picked before the classifier.
-            long[] tok = new long[batch * maxLen];
-            long[] pos = new long[batch * maxLen];
-            long[] rows = new long[(int) total];
-            int r = 0;
-            for (int b = 0; b < batch; b++) {
-                for (int t = 0; t < maxLen; t++) {
-                    tok[b * maxLen + t] = t < sequences[b].length ? sequences[b][t] : 0;
-                    pos[b * maxLen + t] = t;
-                    if (t < sequences[b].length) {
-                        rows[r++] = (long) b * maxLen + t;
-                    }
-                }
-            }
-            Tensor hidden = forward(tok, pos, batch, maxLen, null);          // (B*T, dim)
-            if (total != (long) batch * maxLen) {
-                hidden = hidden.index_select(0, longTensor(rows));
-            }
-            Tensor logits = classify(hidden, total);
+            Tensor logits = batchLogits(sequences, total);
             if (asDouble) {
                 double[] out = new double[size];
                 logits.to(torch.ScalarType.Double).contiguous().data_ptr_double().get(out);
@@ -639,7 +611,72 @@ public final class LibTorchLlama implements AutoCloseable {
         }
     }
 
-    /** Row-wise argmax of (B, vocab) logits into next; torch.argmax returns the first maximum. */
+    /**
+     * Teacher-forced scoring as the engine's dtm_score does it, all in LibTorch: per position
+     * the argmax (first maximal id) and the log-normaliser (logsumexp) of the logits; only
+     * those small arrays come back to Java. The argmax of every position, sequence after
+     * sequence; the logsumexps go to {@code logsumexp} when it is not null.
+     */
+    public int[] teacherForcedArgmax(int[][] sequences, float[] logsumexp) {
+        long total = totalLength(sequences);
+        int[] argmax = new int[Math.toIntExact(total)];
+        if (total == 0) {
+            return argmax;
+        }
+        try (PointerScope scope = new PointerScope(); InferenceMode guard = new InferenceMode()) {
+            Tensor logits = batchLogits(sequences, total);
+            long[] ids = new long[argmax.length];
+            argmaxInto(logits, ids);
+            Tensor lse = logits.logsumexp(new long[] {1}, false).to(torch.ScalarType.Float).contiguous();
+            if (logsumexp != null) {
+                lse.data_ptr_float().get(logsumexp);
+            }
+            for (int i = 0; i < ids.length; i++) {
+                argmax[i] = (int) ids[i];
+            }
+        }
+        return argmax;
+    }
+
+    private long totalLength(int[][] sequences) {
+        ensureOpen();
+        long total = 0;
+        for (int[] s : sequences) {
+            checkTokens(s);
+            total += s.length;
+        }
+        return total;
+    }
+
+    /** Logits (sum of lengths, vocab) of a batch, inside the caller's scope and guard. */
+    private Tensor batchLogits(int[][] sequences, long total) {
+        int batch = sequences.length;
+        int maxLen = 0;
+        for (int[] s : sequences) {
+            maxLen = Math.max(maxLen, s.length);
+        }
+        // Right-padded batch; padding comes after every real position, so causality keeps
+        // it out of the real rows, which are then picked before the classifier.
+        long[] tok = new long[batch * maxLen];
+        long[] pos = new long[batch * maxLen];
+        long[] rows = new long[(int) total];
+        int r = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < maxLen; t++) {
+                tok[b * maxLen + t] = t < sequences[b].length ? sequences[b][t] : 0;
+                pos[b * maxLen + t] = t;
+                if (t < sequences[b].length) {
+                    rows[r++] = (long) b * maxLen + t;
+                }
+            }
+        }
+        Tensor hidden = forward(tok, pos, batch, maxLen, null);          // (B*T, dim)
+        if (total != (long) batch * maxLen) {
+            hidden = hidden.index_select(0, longTensor(rows));
+        }
+        return classify(hidden, total);
+    }
+
     private static void argmaxInto(Tensor logits, long[] next) {
         logits.argmax(new LongOptional(1), false).contiguous().data_ptr_long().get(next);
     }
