@@ -16,8 +16,8 @@ import java.util.concurrent.Callable;
                 "Measures how far a compressed LLM drifts from its base model by counting where "
                         + "its greedy text first departs (FDT) and how often (SDT).",
                 ""},
-        subcommands = {GenerateCommand.class, InfoCommand.class, FetchCommand.class,
-                CommandLine.HelpCommand.class},
+        subcommands = {GenerateCommand.class, EvalCommand.class, ReferenceCommand.class,
+                PerplexityCommand.class, InfoCommand.class, FetchCommand.class, CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         commandListHeading = "%nCommands:%n",
         exitCodeListHeading = "%nExit codes:%n",
@@ -34,6 +34,6 @@ public final class DtmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: choose one of generate, info, fetch, help");
+                "missing command: choose one of generate, eval, reference, perplexity, info, fetch, help");
     }
 }

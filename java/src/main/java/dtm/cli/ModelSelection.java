@@ -24,6 +24,14 @@ final class ModelSelection {
 
     /** Loads the chosen model; fetches the default one first if needed, saying so on stderr. */
     Model load() throws IOException {
+        return load(model, tokenizer);
+    }
+
+    /**
+     * Loads {@code model} (with {@code tokenizer}, or tokenizer.bin beside it when null); the
+     * default model when {@code model} is null, fetched first if needed, saying so on stderr.
+     */
+    static Model load(Path model, Path tokenizer) throws IOException {
         if (model != null) {
             return Model.load(model, ModelOptions.defaults().withTokenizer(tokenizer));
         }

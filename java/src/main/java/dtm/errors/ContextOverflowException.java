@@ -10,4 +10,9 @@ public class ContextOverflowException extends DtmException {
     public ContextOverflowException(int code, String context, String nativeMessage) {
         super(code, context, nativeMessage);
     }
+
+    /** Found by Java before any native call, e.g. a prompt longer than the context minus N. */
+    public ContextOverflowException(String message) {
+        super(Status.CONTEXT_OVERFLOW, message);
+    }
 }

@@ -31,6 +31,21 @@ public class DtmException extends RuntimeException {
         this.nativeMessage = Objects.requireNonNullElse(nativeMessage, "");
     }
 
+    /**
+     * A failure that Java detects itself, before or instead of a native call (e.g. a prompt
+     * that cannot fit the context, a reference file that is corrupt). {@link #nativeMessage()}
+     * is then empty.
+     *
+     * @param status  the kind of failure
+     * @param message the whole message, naming the offending value
+     */
+    protected DtmException(Status status, String message) {
+        super(Objects.requireNonNull(message, "message"));
+        this.status = Objects.requireNonNull(status, "status");
+        this.code = status.code();
+        this.nativeMessage = "";
+    }
+
     /** What failed, as the engine said it. */
     public Status status() {
         return status;

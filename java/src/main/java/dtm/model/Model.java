@@ -31,13 +31,15 @@ import java.util.function.Function;
  */
 public final class Model extends NativeHandle<Dtm.dtm_model> {
     private final Path path;
+    private final Path tokenizerPath;
     private final ModelConfig config;
     private final List<Component> components;
     private final Tokenizer tokenizer;
 
-    private Model(Dtm.dtm_model handle, Path path) {
+    private Model(Dtm.dtm_model handle, Path path, Path tokenizerPath) {
         super(handle, "model " + path, Sharing.SHARED);
         this.path = path;
+        this.tokenizerPath = tokenizerPath;
         try {
             this.config = readConfig(handle);
             this.components = readComponents(handle);
@@ -64,6 +66,8 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(options, "options");
         Path absolute = path.toAbsolutePath();
+        Path tokenizerPath = options.tokenizer() != null
+                ? options.tokenizer().toAbsolutePath() : absolute.resolveSibling("tokenizer.bin");
         try (BytePointer pathText = NativeText.of(absolute.toString());
              BytePointer tokenizerText = options.tokenizer() == null
                      ? null : NativeText.of(options.tokenizer().toAbsolutePath().toString());
@@ -75,13 +79,18 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
             Dtm.dtm_model handle = new Dtm.dtm_model();
             Errors.check(Dtm.dtm_model_load(pathText, params, handle),
                     () -> "cannot load model " + absolute);
-            return new Model(handle, absolute);
+            return new Model(handle, absolute, tokenizerPath);
         }
     }
 
     /** The model file this was loaded from (absolute). */
     public Path path() {
         return path;
+    }
+
+    /** The tokenizer file this was loaded with (absolute). */
+    public Path tokenizerPath() {
+        return tokenizerPath;
     }
 
     /** The model's shape. */

@@ -188,6 +188,108 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
         return new ScoreResult(vocab, offsets, argmax, logprobNext, logsumexp, logits);
     }
 
+    /**
+     * Teacher-forced evaluation of this session's model (the candidate F') against reference
+     * samples, in one batched native pass ({@code dtm_evaluate}): per sample FDT, SDT, mean NLL,
+     * mean Δp and mean KL(F || F'), and, when asked, per continuation token the candidate's
+     * argmax, log p_F'(y_i), log p_F(y_i), the position's KL and the candidate's own top-k.
+     *
+     * @param input       the samples and any base statistics
+     * @param base        a session of the base model F (another session than this one) to
+     *                    compute exact KL and base log-probabilities in the same pass; or null
+     * @param perPosition also return the per-position arrays
+     * @param topK        also return the candidate's own top-k per position (0 = no)
+     * @throws dtm.errors.ContextOverflowException prompt + continuation - 1 exceeds the context
+     * @throws dtm.errors.TokenOutOfRangeException a token outside the vocabulary
+     * @throws dtm.errors.InvalidArgumentException e.g. the base's vocabulary differs, top-k too large
+     */
+    public EvalOutput evaluate(EvalInput input, Session base, boolean perPosition, int topK) {
+        Objects.requireNonNull(input, "input");
+        if (base == this) {
+            throw new IllegalArgumentException("the base session must be another session than the candidate's");
+        }
+        if (topK < 0 || topK > config.vocabSize()) {
+            throw new IllegalArgumentException("top-k must be in [0, " + config.vocabSize() + "], got " + topK);
+        }
+        int samples = input.sampleCount();
+        int cont = input.continuationTokens();
+        if ((long) cont * Math.max(topK, 1) > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(cont + " positions x top-" + topK + " do not fit one array");
+        }
+        int[] fdt = new int[samples];
+        int[] sdt = new int[samples];
+        float[] nll = new float[samples];
+        float[] deltaP = new float[samples];
+        float[] kl = new float[samples];
+        int[] argmax = perPosition ? new int[cont] : null;
+        float[] logprob = perPosition ? new float[cont] : null;
+        float[] baseLogprob = perPosition ? new float[cont] : null;
+        float[] positionKl = perPosition ? new float[cont] : null;
+        int[] topkIds = topK > 0 ? new int[cont * topK] : null;
+        float[] topkLogprobs = topK > 0 ? new float[cont * topK] : null;
+        run(handle -> {
+            if (base == null) {
+                evaluateNative(handle, null, input, topK, fdt, sdt, nll, deltaP, kl,
+                        argmax, logprob, baseLogprob, positionKl, topkIds, topkLogprobs);
+            } else {
+                base.run(baseHandle -> evaluateNative(handle, baseHandle, input, topK, fdt, sdt, nll,
+                        deltaP, kl, argmax, logprob, baseLogprob, positionKl, topkIds, topkLogprobs));
+            }
+        });
+        return new EvalOutput(fdt, sdt, nll, deltaP, kl, argmax, logprob, baseLogprob, positionKl,
+                topK, topkIds, topkLogprobs);
+    }
+
+    private static void evaluateNative(Dtm.dtm_session handle, Dtm.dtm_session baseHandle, EvalInput in,
+                                       int topK, int[] fdt, int[] sdt, float[] nll, float[] deltaP,
+                                       float[] kl, int[] argmax, float[] logprob, float[] baseLogprob,
+                                       float[] positionKl, int[] topkIds, float[] topkLogprobs) {
+        int samples = in.sampleCount();
+        try (IntPointer tokens = new IntPointer(in.tokens());
+             IntPointer promptLens = new IntPointer(in.promptLens());
+             IntPointer contLens = new IntPointer(in.contLens());
+             FloatPointer baseLp = in.baseLogprobs() == null ? null : new FloatPointer(in.baseLogprobs());
+             IntPointer baseIds = in.baseTopK() == 0 ? null : new IntPointer(in.baseTopkIds());
+             FloatPointer baseTopLp = in.baseTopK() == 0 ? null : new FloatPointer(in.baseTopkLogprobs());
+             IntPointer fdtOut = new IntPointer(samples);
+             IntPointer sdtOut = new IntPointer(samples);
+             FloatPointer nllOut = new FloatPointer(samples);
+             FloatPointer deltaOut = new FloatPointer(samples);
+             FloatPointer klOut = new FloatPointer(samples);
+             IntPointer argmaxOut = argmax == null ? null : new IntPointer(argmax.length);
+             FloatPointer lpOut = logprob == null ? null : new FloatPointer(logprob.length);
+             FloatPointer baseLpOut = baseLogprob == null ? null : new FloatPointer(baseLogprob.length);
+             FloatPointer posKlOut = positionKl == null ? null : new FloatPointer(positionKl.length);
+             IntPointer topIdsOut = topkIds == null ? null : new IntPointer(topkIds.length);
+             FloatPointer topLpOut = topkLogprobs == null ? null : new FloatPointer(topkLogprobs.length);
+             Dtm.dtm_eval_inputs inputs = new Dtm.dtm_eval_inputs();
+             Dtm.dtm_eval_outputs outputs = new Dtm.dtm_eval_outputs()) {
+            inputs.tokens(tokens).prompt_lens(promptLens).cont_lens(contLens).n_samples(samples)
+                    .base_logprobs(baseLp).base_top_k(in.baseTopK())
+                    .base_topk_ids(baseIds).base_topk_logprobs(baseTopLp);
+            outputs.fdt(fdtOut).sdt(sdtOut).nll(nllOut).delta_p(deltaOut).kl(klOut)
+                    .argmax(argmaxOut).logprob(lpOut).base_logprob(baseLpOut).position_kl(posKlOut)
+                    .top_k(topK).topk_ids(topIdsOut).topk_logprobs(topLpOut);
+            Errors.check(Dtm.dtm_evaluate(handle, baseHandle, inputs, outputs),
+                    () -> "cannot evaluate " + samples + " sample(s)");
+            fdtOut.get(fdt);
+            sdtOut.get(sdt);
+            nllOut.get(nll);
+            deltaOut.get(deltaP);
+            klOut.get(kl);
+            if (argmaxOut != null) {
+                argmaxOut.get(argmax);
+                lpOut.get(logprob);
+                baseLpOut.get(baseLogprob);
+                posKlOut.get(positionKl);
+            }
+            if (topIdsOut != null) {
+                topIdsOut.get(topkIds);
+                topLpOut.get(topkLogprobs);
+            }
+        }
+    }
+
     @Override
     protected void free(Dtm.dtm_session handle) {
         Dtm.dtm_session_free(handle);
