@@ -7,6 +7,7 @@
 // Needs $DTM_MODEL_DIR (stories15M.bin + tokenizer.bin); skipped without it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,35 @@ TEST(Golden, EncodeGivesTheRecordedPromptTokens) {
         ASSERT_EQ(dtm_tokenize(model, c.prompt.data(), int32_t(c.prompt.size()), 0, ids.data(), n, &n), DTM_OK);
         EXPECT_EQ(ids, std::vector<int32_t>(c.tokens.begin(), c.tokens.begin() + c.n_prompt_tokens)) << c.prompt;
     }
+    dtm_model_free(model);
+}
+
+}  // namespace
+
+namespace {
+
+// stories15M ends a story by writing BOS, as llama2.c's run.c expects; stop_at_eos stops there
+// and otherwise gives the same tokens as the run that does not stop.
+TEST(Golden, StopAtEosStopsAtTheEndOfAStory) {
+    const std::string dir = dtm::test::default_model_dir();
+    if (dir.empty()) GTEST_SKIP() << "DTM_MODEL_DIR not set: the default model is not available";
+    dtm_model * model = nullptr;
+    ASSERT_EQ(dtm_model_load((dir + "/stories15M.bin").c_str(), dtm_model_default_params(), &model), DTM_OK);
+    dtm_session * session = nullptr;
+    ASSERT_EQ(dtm_session_create(model, dtm_session_default_params(), &session), DTM_OK);
+    const int32_t prompt[] = {1};
+    const int32_t plen = 1, n_new = 255;
+    std::vector<int32_t> full(n_new), stopped(n_new);
+    int32_t full_len = 0, stopped_len = 0;
+    ASSERT_EQ(dtm_generate_greedy(session, prompt, &plen, 1, n_new, 0, full.data(), &full_len), DTM_OK);
+    ASSERT_EQ(dtm_generate_greedy(session, prompt, &plen, 1, n_new, 1, stopped.data(), &stopped_len), DTM_OK);
+    EXPECT_EQ(full_len, n_new);
+    ASSERT_LT(stopped_len, n_new) << "the story did not end within " << n_new << " tokens";
+    const int32_t last = stopped[size_t(stopped_len - 1)];
+    EXPECT_TRUE(last == 1 || last == 2) << "last token " << last;
+    for (int32_t i = 0; i < stopped_len - 1; ++i) EXPECT_TRUE(stopped[size_t(i)] != 1 && stopped[size_t(i)] != 2);
+    EXPECT_TRUE(std::equal(stopped.begin(), stopped.begin() + stopped_len, full.begin()));
+    dtm_session_free(session);
     dtm_model_free(model);
 }
 

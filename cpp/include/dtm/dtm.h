@@ -224,7 +224,9 @@ DTM_API int32_t dtm_session_position(const dtm_session * session);
  * (each >= 1; include BOS yourself). For each prompt, n_new tokens are
  * chosen by argmax (ties to the lowest id) and written to
  * out_tokens[s * n_new ...]; out_lens[s] is n_new, or fewer when
- * stop_at_eos = 1 and EOS was chosen (EOS is then the last token written).
+ * stop_at_eos = 1 and an end-of-text token was chosen (it is then the last
+ * token written). End of text is EOS, or BOS: llama2.c's models write BOS
+ * between texts and its run.c stops there; no model writes BOS inside one.
  * DTM_ERR_CONTEXT_OVERFLOW when prompt_len + n_new - 1 > max_seq_len. */
 DTM_API int32_t dtm_generate_greedy(dtm_session * session,
                                     const int32_t * prompts, const int32_t * prompt_lens,

@@ -162,7 +162,10 @@ void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_le
                 int32_t * out = out_tokens + int64_t(g0 + s) * n_new;
                 out[step] = st.argmax;
                 out_lens[g0 + s] = step + 1;
-                const bool done = step + 1 == n_new || (stop_at_eos && st.argmax == cfg_.eos_id);
+                // End of text: EOS, or BOS, which llama2.c's models write between
+                // stories (run.c stops there) and no model writes inside a text.
+                const bool end_of_text = st.argmax == cfg_.eos_id || st.argmax == cfg_.bos_id;
+                const bool done = step + 1 == n_new || (stop_at_eos && end_of_text);
                 if (!done) {
                     still.push_back(s);
                     batch_.add(st.argmax, prompt_lens[g0 + s] + step, int64_t(s) * slot_rows);

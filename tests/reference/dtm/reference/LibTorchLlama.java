@@ -599,7 +599,7 @@ public final class LibTorchLlama implements AutoCloseable {
             return asDouble ? new double[0] : new float[0];
         }
         try (PointerScope scope = new PointerScope(); InferenceMode guard = new InferenceMode()) {
-            Tensor logits = batchLogits(sequences, total);
+            Tensor logits = batchLogits(sequences, null, total);
             if (asDouble) {
                 double[] out = new double[size];
                 logits.to(torch.ScalarType.Double).contiguous().data_ptr_double().get(out);
@@ -618,13 +618,29 @@ public final class LibTorchLlama implements AutoCloseable {
      * sequence; the logsumexps go to {@code logsumexp} when it is not null.
      */
     public int[] teacherForcedArgmax(int[][] sequences, float[] logsumexp) {
+        return teacherForcedArgmax(sequences, null, logsumexp);
+    }
+
+    /**
+     * Like {@link #teacherForcedArgmax(int[][], float[])}, but only positions
+     * {@code firstScored[s]..} of sequence s go through the classifier (as the engine's
+     * evaluation sends only the continuation's rows through its output head); the outputs hold
+     * those positions only, sequence after sequence.
+     */
+    public int[] teacherForcedArgmax(int[][] sequences, int[] firstScored, float[] logsumexp) {
         long total = totalLength(sequences);
+        if (firstScored != null) {
+            total = 0;
+            for (int s = 0; s < sequences.length; s++) {
+                total += Math.max(0, sequences[s].length - firstScored[s]);
+            }
+        }
         int[] argmax = new int[Math.toIntExact(total)];
         if (total == 0) {
             return argmax;
         }
         try (PointerScope scope = new PointerScope(); InferenceMode guard = new InferenceMode()) {
-            Tensor logits = batchLogits(sequences, total);
+            Tensor logits = batchLogits(sequences, firstScored, total);
             long[] ids = new long[argmax.length];
             argmaxInto(logits, ids);
             Tensor lse = logits.logsumexp(new long[] {1}, false).to(torch.ScalarType.Float).contiguous();
@@ -648,8 +664,12 @@ public final class LibTorchLlama implements AutoCloseable {
         return total;
     }
 
-    /** Logits (sum of lengths, vocab) of a batch, inside the caller's scope and guard. */
-    private Tensor batchLogits(int[][] sequences, long total) {
+    /**
+     * Logits (rows, vocab) of a batch, inside the caller's scope and guard: every position, or
+     * positions firstScored[s].. of each sequence when firstScored is not null ({@code rows}
+     * of them in all).
+     */
+    private Tensor batchLogits(int[][] sequences, int[] firstScored, long total) {
         int batch = sequences.length;
         int maxLen = 0;
         for (int[] s : sequences) {
@@ -665,7 +685,7 @@ public final class LibTorchLlama implements AutoCloseable {
             for (int t = 0; t < maxLen; t++) {
                 tok[b * maxLen + t] = t < sequences[b].length ? sequences[b][t] : 0;
                 pos[b * maxLen + t] = t;
-                if (t < sequences[b].length) {
+                if (t < sequences[b].length && (firstScored == null || t >= firstScored[b])) {
                     rows[r++] = (long) b * maxLen + t;
                 }
             }
