@@ -76,8 +76,8 @@ void Session::forward_hidden(const TokenBatch & batch) {
             float * scores = &scores_[size_t(worker) * size_t(cfg_.max_seq_len)];
             for (int32_t h = 0; h < n_heads; ++h) {
                 const int64_t kv_off = base * kvd + int64_t(h / group) * hd;
-                attend(&att_[size_t(t * qd + h * hd)], &q_[size_t(t * qd + h * hd)],
-                       key_cache + kv_off, value_cache + kv_off, kvd, pos + 1, hd, scores);
+                kernels_->attend(&att_[size_t(t * qd + h * hd)], &q_[size_t(t * qd + h * hd)],
+                                 key_cache + kv_off, value_cache + kv_off, kvd, pos + 1, hd, scores);
             }
         });
 

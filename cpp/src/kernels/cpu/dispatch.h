@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dtm/dtm.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/row_stats.h"
 
@@ -13,6 +14,7 @@ struct KernelTable {
     const char * name;
     MatmulFn matmul;
     RowStatsFn row_stats;
+    AttendFn attend;
 };
 
 // Best ISA of this CPU (detected once, cached; never DTM_ISA_AUTO).
