@@ -141,12 +141,27 @@ typedef enum dtm_component_kind {
     DTM_COMPONENT_LM_HEAD   = 8  /* lm_head (the embedding itself when tied) */
 } dtm_component_kind;
 
+/* How a component is stored and run (see "Compression" below). */
+typedef enum dtm_weight_format {
+    DTM_FORMAT_FP32        = 0, /* dense fp32 (pruned matrices below the sparse break-even too) */
+    DTM_FORMAT_SPARSE      = 1, /* pruned, stored sparse (values + column indices) */
+    DTM_FORMAT_INT8        = 2, /* int8 W8A8, per-row weight scales, per-token activation scales */
+    DTM_FORMAT_INT8_OUTLIER= 3, /* int8 W8A8 with LLM.int8() outlier features in floating point */
+    DTM_FORMAT_INT8_WEIGHT = 4, /* int8 weights (per-row scales), fp32 activations */
+    DTM_FORMAT_Q8_0        = 5, /* blocks of 32: fp16 scale + 32 int8 */
+    DTM_FORMAT_Q4_0        = 6  /* blocks of 32: fp16 scale + 32 4-bit */
+} dtm_weight_format;
+
 typedef struct dtm_component_info {
     char    name[96];  /* e.g. "model.layers.3.mlp.down_proj" */
     int32_t kind;      /* dtm_component_kind */
     int32_t layer;     /* decoder layer, -1 for embedding and head */
     int64_t rows;      /* output features */
     int64_t cols;      /* input features */
+    /* appended for compression */
+    int32_t format;        /* dtm_weight_format of this model's copy */
+    float   sparsity;      /* share of weights that are exactly zero, in [0, 1] */
+    int64_t storage_bytes; /* bytes the component's weights take in this format */
 } dtm_component_info;
 
 /* Components in a fixed order: per layer q,k,v,o,gate,up,down; then the
@@ -308,6 +323,84 @@ typedef struct dtm_eval_outputs {
  * CONTEXT_OVERFLOW (prompt_len + cont_len - 1 > max_seq_len). */
 DTM_API int32_t dtm_evaluate(dtm_session * candidate, dtm_session * base,
                              dtm_eval_inputs inputs, dtm_eval_outputs outputs);
+
+/* ------------------------------------------------------------------------ */
+/* Compression: candidates made from a model by compressing components        */
+/* ------------------------------------------------------------------------ */
+
+/* One compression of one component (DESIGN.md section 2). A compression always
+ * starts from the component's current effective weights in the model it is
+ * applied to (dequantized, zeros kept), so pruning in steps adds sparsity on
+ * top of an existing mask and pruning then quantizing composes. */
+typedef enum dtm_compression_kind {
+    DTM_COMPRESS_PRUNE_MAGNITUDE = 1, /* unstructured: the smallest |w| of the whole matrix */
+    DTM_COMPRESS_PRUNE_N_M       = 2, /* in every group of m consecutive weights of a row keep the n largest */
+    DTM_COMPRESS_PRUNE_WANDA     = 3, /* per output row, the smallest |w_ij| * ||X_j|| (needs a calibration) */
+    DTM_COMPRESS_INT8            = 4, /* naive W8A8 */
+    DTM_COMPRESS_INT8_OUTLIER    = 5, /* LLM.int8(): features above the threshold stay floating point */
+    DTM_COMPRESS_INT8_WEIGHT     = 6, /* int8 weight-only, per row */
+    DTM_COMPRESS_Q8_0            = 7,
+    DTM_COMPRESS_Q4_0            = 8
+} dtm_compression_kind;
+
+typedef struct dtm_compression {
+    int32_t kind;              /* dtm_compression_kind */
+    /* Pruning (magnitude, Wanda): share of weights that are zero afterwards, in
+     * [0, 1], counting zeros already there: magnitude prunes exactly
+     * round(sparsity * rows * cols) weights of the matrix, Wanda exactly
+     * round(sparsity * cols) of each row. Ties go to the lowest index
+     * (row-major), so pruning is deterministic. */
+    float   sparsity;
+    int32_t n, m;              /* N:M pruning: keep n of every m (0, 0 = 2:4); cols % m == 0 */
+    float   outlier_threshold; /* INT8_OUTLIER: |x| above it is an outlier; 0 = 6.0 */
+} dtm_compression;
+
+/* Calibration activations for Wanda: for every decoder matrix, the L2 norm
+ * over all calibration tokens of each of its input features. */
+typedef struct dtm_calibration dtm_calibration;
+
+/* Runs the session's model over the sequences (tokens / seq_lens as in
+ * dtm_score) and records the input-feature norms of every decoder matrix. */
+DTM_API int32_t dtm_calibrate(dtm_session * session, const int32_t * tokens, const int32_t * seq_lens,
+                              int32_t n_seqs, dtm_calibration ** out);
+
+DTM_API void dtm_calibration_free(dtm_calibration * calibration);
+
+/* The indices of the components whose names match `pattern`: '*' matches any
+ * run of characters, '?' one character, and "[a-b]" one decimal number from
+ * a to b (layer ranges: "model.layers.[0-3].mlp.*"); a name without wildcards
+ * matches itself. Two-call like dtm_tokenize (*n_found is always set).
+ * INVALID_ARGUMENT, naming the components that exist, when nothing matches. */
+DTM_API int32_t dtm_model_find_components(const dtm_model * model, const char * pattern,
+                                          int32_t * indices, int32_t capacity, int32_t * n_found);
+
+/* A candidate: `model` with the listed components compressed (component
+ * indices as in dtm_model_component; each at most once). Every other
+ * component, the norms and the tokenizer are shared with `model`, not copied;
+ * the candidate stays valid after `model` is freed. `calibration` is needed
+ * by PRUNE_WANDA and ignored otherwise. n_threads: 0 = all CPUs.
+ * INVALID_ARGUMENT for a sparsity outside [0, 1], a bad n:m, a shape the
+ * format cannot hold (q8_0/q4_0 need cols % 32 == 0), a missing calibration
+ * or one from a model of another shape. */
+DTM_API int32_t dtm_model_compress(const dtm_model * model, int32_t n, const int32_t * components,
+                                   const dtm_compression * settings, const dtm_calibration * calibration,
+                                   int32_t n_threads, dtm_model ** out);
+
+/* The effective fp32 weights of a component (rows x cols, row-major):
+ * dequantized, zeros where pruned. For tests, simulations and tools. */
+DTM_API int32_t dtm_model_component_weights(const dtm_model * model, int32_t component, float * out,
+                                            int64_t capacity);
+
+/* Writes the components of `model` that are not stored as in `base` (by
+ * content) to a safetensors file, each in its storage format, with a header
+ * naming the base (its fingerprint) and each component's compression. Written
+ * to a temporary file and renamed. */
+DTM_API int32_t dtm_candidate_export(const dtm_model * model, const dtm_model * base, const char * path);
+
+/* Loads a file written by dtm_candidate_export onto `base`: the candidate it
+ * describes, bitwise equal to the exported one. MODEL_FORMAT for a corrupt or
+ * foreign file, INVALID_ARGUMENT when it was exported from another base. */
+DTM_API int32_t dtm_candidate_load(const dtm_model * base, const char * path, dtm_model ** out);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,9 @@
 #include "model/linear.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
 
 namespace dtm {
@@ -13,6 +15,57 @@ namespace {
 constexpr int64_t kPanelsPerTask = 8;
 constexpr int64_t kTokensPerTask = 64;
 }  // namespace
+
+DenseLinear::DenseLinear(cpu::PackedMatrix weights) : w_(std::move(weights)) {
+    int64_t n = 0;
+    for (int64_t p = 0; p < w_.n_panels(); ++p) {
+        const float * panel = w_.panel(p);
+        // Padding rows of the last panel are zero and do not count.
+        for (int64_t i = 0; i < w_.cols() * cpu::kPanelRows; ++i) n += panel[i] != 0.0f;
+    }
+    nonzeros_ = n;
+}
+
+std::shared_ptr<const DenseLinear> DenseLinear::from_rows(const float * w, int64_t rows, int64_t cols) {
+    return std::make_shared<DenseLinear>(cpu::PackedMatrix::pack(w, rows, cols, cols));
+}
+
+void DenseLinear::dense_weights(float * out) const { w_.unpack(out, w_.cols()); }
+
+std::vector<StoredTensor> DenseLinear::stored_tensors() const {
+    StoredTensor t{"weight", "F32", {w_.rows(), w_.cols()}, {}};
+    t.bytes.resize(size_t(w_.rows() * w_.cols()) * sizeof(float));
+    dense_weights(reinterpret_cast<float *>(t.bytes.data()));
+    return {std::move(t)};
+}
+
+std::shared_ptr<const DenseLinear> DenseLinear::restore(int64_t rows, int64_t cols,
+                                                        const std::vector<StoredTensor> & tensors) {
+    const StoredTensor & w = find_stored(tensors, "weight", "F32", {rows, cols});
+    return from_rows(reinterpret_cast<const float *>(w.bytes.data()), rows, cols);
+}
+
+const StoredTensor & find_stored(const std::vector<StoredTensor> & tensors, const std::string & name,
+                                 const std::string & dtype, const std::vector<int64_t> & shape) {
+    for (const StoredTensor & t : tensors) {
+        if (t.name != name) continue;
+        if (t.dtype != dtype) {
+            throw Error(DTM_ERR_MODEL_FORMAT, "stored tensor '" + name + "' has dtype " + t.dtype +
+                                                  ", expected " + dtype);
+        }
+        if (t.shape != shape) throw Error(DTM_ERR_MODEL_FORMAT, "stored tensor '" + name + "' has the wrong shape");
+        int64_t elements = 1;
+        for (int64_t d : shape) elements *= d;
+        const int64_t width = (dtype == "F32" || dtype == "I32") ? 4 : (dtype == "F16" || dtype == "U16") ? 2
+                              : (dtype == "I64") ? 8 : 1;
+        if (int64_t(t.bytes.size()) != elements * width) {
+            throw Error(DTM_ERR_MODEL_FORMAT, "stored tensor '" + name + "' has " + std::to_string(t.bytes.size()) +
+                                                  " bytes, its shape needs " + std::to_string(elements * width));
+        }
+        return t;
+    }
+    throw Error(DTM_ERR_MODEL_FORMAT, "stored tensor '" + name + "' is missing");
+}
 
 void DenseLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
                           ThreadPool & pool, const cpu::KernelTable & kernels) const {

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/packed_matrix.h"
@@ -16,12 +18,35 @@ namespace dtm {
 
 class ThreadPool;
 
+// One tensor of a Linear's storage, as a candidate file holds it
+// (compress/candidate_file): the component's name + "." + name is the
+// safetensors key. Together the tensors determine the Linear bitwise.
+struct StoredTensor {
+    std::string name;             // e.g. "weight", "weight_scale"
+    std::string dtype;            // safetensors dtype: F32, F16, I8, U8, U16, I32, I64
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;   // little-endian, row-major
+};
+
 class Linear {
 public:
     virtual ~Linear() = default;
     virtual int64_t rows() const = 0;  // output features
     virtual int64_t cols() const = 0;  // input features
     virtual size_t storage_bytes() const = 0;
+    virtual dtm_weight_format format() const = 0;
+
+    // Weights that are not exactly zero in the effective matrix.
+    virtual int64_t nonzeros() const = 0;
+
+    // The effective fp32 weights (rows x cols, row-major): what the forward
+    // pass multiplies with, dequantized, zeros where pruned. Compressions
+    // start from these, and float simulations in the tests use them.
+    virtual void dense_weights(float * out) const = 0;
+
+    // The storage, for export; the format's restore function rebuilds a
+    // bitwise-equal Linear from it (compress/restore.h).
+    virtual std::vector<StoredTensor> stored_tensors() const = 0;
 
     // y (n_tokens, rows) with row stride ldy  =  x (n_tokens, cols), row stride ldx, times W^T.
     // Each output is computed by exactly one task, in an order that does not
@@ -32,16 +57,32 @@ public:
 
 class DenseLinear final : public Linear {
 public:
-    explicit DenseLinear(cpu::PackedMatrix weights) : w_(std::move(weights)) {}
+    explicit DenseLinear(cpu::PackedMatrix weights);
+    // Packs W (rows x cols, row-major).
+    static std::shared_ptr<const DenseLinear> from_rows(const float * w, int64_t rows, int64_t cols);
+    // Tensors: "weight" F32 (rows, cols).
+    static std::shared_ptr<const DenseLinear> restore(int64_t rows, int64_t cols,
+                                                      const std::vector<StoredTensor> & tensors);
+
     int64_t rows() const override { return w_.rows(); }
     int64_t cols() const override { return w_.cols(); }
     size_t storage_bytes() const override { return w_.bytes(); }
+    dtm_weight_format format() const override { return DTM_FORMAT_FP32; }
+    int64_t nonzeros() const override { return nonzeros_; }
+    void dense_weights(float * out) const override;
+    std::vector<StoredTensor> stored_tensors() const override;
     void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
                  ThreadPool & pool, const cpu::KernelTable & kernels) const override;
     const cpu::PackedMatrix & packed() const { return w_; }
 
 private:
     cpu::PackedMatrix w_;
+    int64_t nonzeros_ = 0;
 };
+
+// Finds the tensor `name` among a Linear's stored tensors and checks its
+// dtype and shape; throws dtm::Error(DTM_ERR_MODEL_FORMAT) naming what is wrong.
+const StoredTensor & find_stored(const std::vector<StoredTensor> & tensors, const std::string & name,
+                                 const std::string & dtype, const std::vector<int64_t> & shape);
 
 }  // namespace dtm

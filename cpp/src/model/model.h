@@ -45,8 +45,18 @@ public:
     const std::vector<ComponentInfo> & components() const { return components_; }
     int64_t n_params() const { return n_params_; }
 
+    // The matrix of component `index` (order of components()); nullptr for
+    // the embedding, which is a lookup table and not a Linear.
+    std::shared_ptr<const Linear> linear(int32_t index) const;
+
+    // A candidate: this model with the given components' matrices replaced
+    // (same shapes; throws dtm::Error otherwise). Everything else is shared.
+    std::unique_ptr<Model> with_linears(
+        const std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> & replacements) const;
+
 private:
     Model() = default;
+    Model(const Model &) = default;
     std::shared_ptr<const Llama2cFile> file_;
     std::shared_ptr<const BpeTokenizer> tokenizer_;
     std::vector<LayerLinears> layers_;

@@ -54,6 +54,7 @@ void Session::forward_hidden(const TokenBatch & batch) {
         per_token([&](int64_t t, int) {
             rmsnorm(&xb_[size_t(t * dim)], &x_[size_t(t * dim)], lw.attn_norm, dim, cfg_.norm_eps);
         });
+        if (recorder_) recorder_->add(l, InputNorms::kAttnIn, xb_.data(), n, dim);
         L.q->forward(xb_.data(), dim, q_.data(), qd, n, pool_, *kernels_);
         L.k->forward(xb_.data(), dim, k_.data(), kvd, n, pool_, *kernels_);
         L.v->forward(xb_.data(), dim, v_.data(), kvd, n, pool_, *kernels_);
@@ -82,6 +83,7 @@ void Session::forward_hidden(const TokenBatch & batch) {
         });
 
         // x += att Wo^T  (through xb as scratch, then added in order)
+        if (recorder_) recorder_->add(l, InputNorms::kAttnOut, att_.data(), n, qd);
         L.o->forward(att_.data(), qd, xb_.data(), dim, n, pool_, *kernels_);
         per_token([&](int64_t t, int) {
             float * x = &x_[size_t(t * dim)];
@@ -90,9 +92,11 @@ void Session::forward_hidden(const TokenBatch & batch) {
             rmsnorm(&xb_[size_t(t * dim)], x, lw.mlp_norm, dim, cfg_.norm_eps);
         });
 
+        if (recorder_) recorder_->add(l, InputNorms::kMlpIn, xb_.data(), n, dim);
         L.gate->forward(xb_.data(), dim, hb_.data(), hidden, n, pool_, *kernels_);
         L.up->forward(xb_.data(), dim, hb2_.data(), hidden, n, pool_, *kernels_);
         per_token([&](int64_t t, int) { swiglu(&hb_[size_t(t * hidden)], &hb2_[size_t(t * hidden)], hidden); });
+        if (recorder_) recorder_->add(l, InputNorms::kMlpHidden, hb_.data(), n, hidden);
         L.down->forward(hb_.data(), hidden, xb_.data(), dim, n, pool_, *kernels_);
         per_token([&](int64_t t, int) {
             float * x = &x_[size_t(t * dim)];
@@ -104,6 +108,10 @@ void Session::forward_hidden(const TokenBatch & batch) {
     per_token([&](int64_t t, int) {
         rmsnorm(&xb_[size_t(t * dim)], &x_[size_t(t * dim)], w.final_norm, dim, cfg_.norm_eps);
     });
+    if (recorder_) {
+        recorder_->add_head(xb_.data(), n, dim);
+        recorder_->count_tokens(n);
+    }
 }
 
 void Session::head_logits(const float * hidden, int64_t n, float * logits) {

@@ -180,22 +180,52 @@ void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_le
     stream_pos_ = 0;
 }
 
-void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
-                    const dtm_score_outputs & out) {
+std::vector<int64_t> Session::check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
+                                              int32_t * longest) const {
     if (tokens == nullptr || seq_lens == nullptr) fail(DTM_ERR_INVALID_ARGUMENT, "tokens and seq_lens must not be NULL");
     if (n_seqs < 1) fail(DTM_ERR_INVALID_ARGUMENT, "no sequences to score (n_seqs = %d)", n_seqs);
     std::vector<int64_t> offset(size_t(n_seqs) + 1, 0);
-    int32_t longest = 0;
+    *longest = 0;
     for (int32_t s = 0; s < n_seqs; ++s) {
         const int32_t len = seq_lens[s];
         if (len < 1) fail(DTM_ERR_INVALID_ARGUMENT, "sequence %d is empty", s);
         if (len > cfg_.max_seq_len) {
             fail(DTM_ERR_CONTEXT_OVERFLOW, "sequence %d has %d tokens, more than the context of %d", s, len, cfg_.max_seq_len);
         }
-        longest = std::max(longest, len);
+        *longest = std::max(*longest, len);
         offset[size_t(s) + 1] = offset[size_t(s)] + len;
         for (int32_t i = 0; i < len; ++i) check_token(tokens[offset[size_t(s)] + i], "sequence position", i);
     }
+    return offset;
+}
+
+void Session::calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs, InputNorms & norms) {
+    int32_t longest = 0;
+    const std::vector<int64_t> offset = check_sequences(tokens, seq_lens, n_seqs, &longest);
+    const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
+    ensure_kv_rows(cap);
+    struct Reset {  // the recorder is unset however this returns
+        InputNorms *& r;
+        ~Reset() { r = nullptr; }
+    } reset{recorder_};
+    recorder_ = &norms;
+    int32_t s = 0;
+    while (s < n_seqs) {
+        batch_.clear();
+        while (s < n_seqs && batch_.size() + seq_lens[s] <= cap) {
+            const int64_t base = batch_.size();
+            for (int32_t i = 0; i < seq_lens[s]; ++i) batch_.add(tokens[offset[size_t(s)] + i], i, base);
+            ++s;
+        }
+        forward_hidden(batch_);
+    }
+    stream_pos_ = 0;
+}
+
+void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
+                    const dtm_score_outputs & out) {
+    int32_t longest = 0;
+    const std::vector<int64_t> offset = check_sequences(tokens, seq_lens, n_seqs, &longest);
 
     // Chunks of whole sequences, each chunk at most max(max_batch_tokens, longest) tokens.
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);

@@ -19,6 +19,7 @@
 #include "dtm/dtm.h"
 #include "kernels/cpu/dispatch.h"
 #include "model/model.h"
+#include "runtime/input_norms.h"
 #include "runtime/layer_ops.h"
 
 namespace dtm {
@@ -55,6 +56,10 @@ public:
     // dtm.h); `base` may be null. Implemented in evaluate.cpp.
     void evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eval_outputs & out);
 
+    // Runs the sequences through the model (no logits) and adds the input
+    // norms of every matrix product to `norms` (Wanda calibration).
+    void calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs, InputNorms & norms);
+
 private:
     // Runs all layers over the batch; leaves the final-normed hidden states
     // in xb_ (batch.size(), dim).
@@ -64,6 +69,9 @@ private:
     void ensure_tokens(int64_t n);
     void ensure_kv_rows(int64_t n);
     void check_token(int32_t token, const char * where, int64_t index) const;
+    // Validates sequences as dtm_score documents; returns their offsets (n_seqs + 1).
+    std::vector<int64_t> check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
+                                         int32_t * longest) const;
 
     const Model & model_;
     const ModelConfig & cfg_;
@@ -86,6 +94,7 @@ private:
 
     int32_t stream_pos_ = 0;
     TokenBatch batch_;
+    InputNorms * recorder_ = nullptr;  // set only during calibrate()
 };
 
 }  // namespace dtm
