@@ -324,6 +324,36 @@ typedef struct dtm_eval_outputs {
 DTM_API int32_t dtm_evaluate(dtm_session * candidate, dtm_session * base,
                              dtm_eval_inputs inputs, dtm_eval_outputs outputs);
 
+/* Layer inputs: the residual stream entering one decoder layer for every fed
+ * token of a set of evaluation samples (prompt + continuation minus its last
+ * token, sample after sample). A scan of the components of layer l changes
+ * nothing before l, so these rows are the same for all its cells: capture
+ * them once, then evaluate each cell from there (DESIGN.md section 3). The
+ * results are bitwise those of a full pass. */
+typedef struct dtm_layer_inputs dtm_layer_inputs;
+
+/* Runs the session's model over the samples up to `layer` (0..n_layers;
+ * n_layers = the input of the final norm) and keeps the rows entering it.
+ * `from` (NULL allowed): earlier inputs of the same samples and model to
+ * start from, so capturing layer after layer costs one pass in all.
+ * INVALID_ARGUMENT for a layer out of range, or a `from` of other samples,
+ * of a later layer, or of a model that differs before its layer. */
+DTM_API int32_t dtm_capture_layer_inputs(dtm_session * session, dtm_eval_inputs inputs, int32_t layer,
+                                         const dtm_layer_inputs * from, dtm_layer_inputs ** out);
+
+DTM_API void dtm_layer_inputs_free(dtm_layer_inputs * inputs);
+
+/* Memory the rows take, in bytes. */
+DTM_API int64_t dtm_layer_inputs_bytes(const dtm_layer_inputs * inputs);
+
+/* dtm_evaluate starting at the cached layer: the layers before it are not
+ * run. The candidate (and the base session, when given) must share every
+ * matrix before that layer with the model that captured the rows, else
+ * INVALID_ARGUMENT names the first that differs; the samples must be the
+ * ones captured. */
+DTM_API int32_t dtm_evaluate_from(dtm_session * candidate, dtm_session * base, dtm_eval_inputs inputs,
+                                  const dtm_layer_inputs * from, dtm_eval_outputs outputs);
+
 /* ------------------------------------------------------------------------ */
 /* Compression: candidates made from a model by compressing components        */
 /* ------------------------------------------------------------------------ */

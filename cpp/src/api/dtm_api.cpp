@@ -1,23 +1,21 @@
 // dtm_api.cpp - the C boundary. Every entry point runs its body inside
 // guarded(), which turns dtm::Error, std::bad_alloc and any other exception
 // into a status code and a thread-local message. Nothing throws past here.
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
 
+#include "api/handles.h"
+#include "compress/candidate_file.h"
+#include "compress/component_match.h"
+#include "compress/compress.h"
 #include "core/error.h"
 #include "dtm/dtm.h"
 #include "kernels/cpu/dispatch.h"
 #include "model/model.h"
 #include "runtime/session.h"
 
-struct dtm_model {
-    std::unique_ptr<dtm::Model> impl;
-};
-
-struct dtm_session {
-    std::unique_ptr<dtm::Session> impl;
-};
 
 namespace {
 
@@ -298,5 +296,133 @@ extern "C" int32_t dtm_evaluate(dtm_session * candidate, dtm_session * base, dtm
     return guarded([&] {
         require(candidate, "candidate");
         candidate->impl->evaluate(base ? base->impl.get() : nullptr, inputs, outputs);
+    });
+}
+
+int32_t dtm_capture_layer_inputs(dtm_session * session, dtm_eval_inputs inputs, int32_t layer,
+                                 const dtm_layer_inputs * from, dtm_layer_inputs ** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(session, "session");
+        require(out, "out");
+        auto cache = std::make_unique<dtm_layer_inputs>();
+        cache->rows = session->impl->capture_layer_inputs(inputs, layer, from ? from->rows.get() : nullptr);
+        *out = cache.release();
+    });
+}
+
+void dtm_layer_inputs_free(dtm_layer_inputs * inputs) { delete inputs; }
+
+int64_t dtm_layer_inputs_bytes(const dtm_layer_inputs * inputs) {
+    return inputs == nullptr ? 0 : int64_t(inputs->rows->x.size() * sizeof(float));
+}
+
+int32_t dtm_evaluate_from(dtm_session * candidate, dtm_session * base, dtm_eval_inputs inputs,
+                          const dtm_layer_inputs * from, dtm_eval_outputs outputs) {
+    return guarded([&] {
+        require(candidate, "candidate");
+        require(from, "from");
+        candidate->impl->evaluate(base ? base->impl.get() : nullptr, inputs, outputs, from->rows.get());
+    });
+}
+
+/* ------------------------------------------------------------------------ */
+/* Compression                                                                */
+/* ------------------------------------------------------------------------ */
+
+int32_t dtm_calibrate(dtm_session * session, const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
+                      dtm_calibration ** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(session, "session");
+        require(out, "out");
+        auto calib = std::make_unique<dtm_calibration>();
+        calib->norms = std::make_unique<dtm::InputNorms>(session->impl->model().config());
+        session->impl->calibrate(tokens, seq_lens, n_seqs, *calib->norms);
+        *out = calib.release();
+    });
+}
+
+void dtm_calibration_free(dtm_calibration * calibration) { delete calibration; }
+
+int32_t dtm_model_find_components(const dtm_model * model, const char * pattern, int32_t * indices, int32_t capacity,
+                                  int32_t * n_found) {
+    return guarded([&] {
+        require(model, "model");
+        require(pattern, "pattern");
+        require(n_found, "n_found");
+        if (capacity < 0) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "capacity must be >= 0, got %d", capacity);
+        std::vector<std::string> names;
+        for (const dtm::ComponentInfo & ci : model->impl->components()) names.push_back(ci.name);
+        const std::vector<int32_t> found = dtm::compress::find_matching(pattern, names);
+        *n_found = int32_t(found.size());
+        if (int32_t(found.size()) > capacity) {
+            dtm::fail(DTM_ERR_BUFFER_TOO_SMALL, "%zu components match, capacity is %d", found.size(), capacity);
+        }
+        require(indices, "indices");
+        std::copy(found.begin(), found.end(), indices);
+    });
+}
+
+int32_t dtm_model_compress(const dtm_model * model, int32_t n, const int32_t * components,
+                           const dtm_compression * settings, const dtm_calibration * calibration, int32_t n_threads,
+                           dtm_model ** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        if (n < 0) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "n must be >= 0, got %d", n);
+        if (n > 0) {
+            require(components, "components");
+            require(settings, "settings");
+        }
+        std::vector<dtm::compress::ComponentCompression> requests;
+        for (int32_t i = 0; i < n; ++i) requests.push_back({components[i], settings[i]});
+        auto candidate = std::make_unique<dtm_model>();
+        candidate->impl = dtm::compress::compress_model(*model->impl, requests,
+                                                        calibration ? calibration->norms.get() : nullptr, n_threads);
+        *out = candidate.release();
+    });
+}
+
+int32_t dtm_model_component_weights(const dtm_model * model, int32_t component, float * out, int64_t capacity) {
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        const auto & comps = model->impl->components();
+        if (component < 0 || size_t(component) >= comps.size()) {
+            dtm::fail(DTM_ERR_INVALID_ARGUMENT, "component index %d is outside [0, %zu)", component, comps.size());
+        }
+        const dtm::ComponentInfo & ci = comps[size_t(component)];
+        if (capacity < ci.rows * ci.cols) {
+            dtm::fail(DTM_ERR_BUFFER_TOO_SMALL, "%s has %lld weights, capacity is %lld", ci.name.c_str(),
+                      (long long)(ci.rows * ci.cols), (long long)capacity);
+        }
+        if (std::shared_ptr<const dtm::Linear> lin = model->impl->linear(component)) {
+            lin->dense_weights(out);
+        } else {
+            std::memcpy(out, model->impl->views().token_embedding, sizeof(float) * size_t(ci.rows * ci.cols));
+        }
+    });
+}
+
+int32_t dtm_candidate_export(const dtm_model * model, const dtm_model * base, const char * path) {
+    return guarded([&] {
+        require(model, "model");
+        require(base, "base");
+        require(path, "path");
+        dtm::compress::export_candidate(*model->impl, *base->impl, path);
+    });
+}
+
+int32_t dtm_candidate_load(const dtm_model * base, const char * path, dtm_model ** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(base, "base");
+        require(path, "path");
+        require(out, "out");
+        auto candidate = std::make_unique<dtm_model>();
+        candidate->impl = dtm::compress::load_candidate(*base->impl, path);
+        *out = candidate.release();
     });
 }

@@ -10,7 +10,6 @@ std::shared_ptr<const Linear> pack_dense(const float * w, int64_t rows, int64_t 
     return DenseLinear::from_rows(w, rows, cols);
 }
 
-constexpr int32_t kComponentsPerLayer = 7;  // q, k, v, o, gate, up, down
 
 std::string layer_name(int32_t l, const char * suffix) {
     return "model.layers." + std::to_string(l) + "." + suffix;
@@ -63,7 +62,7 @@ std::unique_ptr<Model> Model::load_llama2c(const std::string & model_path,
 }
 
 std::shared_ptr<const Linear> Model::linear(int32_t index) const {
-    const int32_t n_layer_components = config().n_layers * kComponentsPerLayer;
+    const int32_t n_layer_components = config().n_layers * Model::kComponentsPerLayer;
     if (index < 0 || index >= int32_t(components_.size())) {
         throw Error(DTM_ERR_INVALID_ARGUMENT, "component index " + std::to_string(index) + " out of range [0, " +
                                                   std::to_string(components_.size()) + ")");
@@ -71,15 +70,15 @@ std::shared_ptr<const Linear> Model::linear(int32_t index) const {
     if (index >= n_layer_components) {
         return components_[size_t(index)].kind == DTM_COMPONENT_LM_HEAD ? classifier_ : nullptr;
     }
-    const LayerLinears & L = layers_[size_t(index / kComponentsPerLayer)];
-    const std::shared_ptr<const Linear> * slots[kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
-    return *slots[index % kComponentsPerLayer];
+    const LayerLinears & L = layers_[size_t(index / Model::kComponentsPerLayer)];
+    const std::shared_ptr<const Linear> * slots[Model::kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
+    return *slots[index % Model::kComponentsPerLayer];
 }
 
 std::unique_ptr<Model> Model::with_linears(
     const std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> & replacements) const {
     std::unique_ptr<Model> m(new Model(*this));
-    const int32_t n_layer_components = config().n_layers * kComponentsPerLayer;
+    const int32_t n_layer_components = config().n_layers * Model::kComponentsPerLayer;
     for (const auto & [index, lin] : replacements) {
         std::shared_ptr<const Linear> old = linear(index);
         if (!old) throw Error(DTM_ERR_UNSUPPORTED, components_[size_t(index)].name + " cannot be replaced (not a matrix product)");
@@ -90,9 +89,9 @@ std::unique_ptr<Model> Model::with_linears(
             m->classifier_ = lin;
             continue;
         }
-        LayerLinears & L = m->layers_[size_t(index / kComponentsPerLayer)];
-        std::shared_ptr<const Linear> * slots[kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
-        *slots[index % kComponentsPerLayer] = lin;
+        LayerLinears & L = m->layers_[size_t(index / Model::kComponentsPerLayer)];
+        std::shared_ptr<const Linear> * slots[Model::kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
+        *slots[index % Model::kComponentsPerLayer] = lin;
     }
     return m;
 }

@@ -32,6 +32,9 @@ struct LayerLinears {
 
 class Model {
 public:
+    // Components of a decoder layer, in component order: q, k, v, o, gate, up, down.
+    static constexpr int32_t kComponentsPerLayer = 7;
+
     // Loads a llama2.c model and its tokenizer; throws dtm::Error.
     static std::unique_ptr<Model> load_llama2c(const std::string & model_path,
                                                const std::string & tokenizer_path,

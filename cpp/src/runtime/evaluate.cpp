@@ -24,12 +24,87 @@ constexpr int64_t kEvalHeadBlock = 64;
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 }  // namespace
 
-void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eval_outputs & out) {
-    // ---- validation: everything before any work ----
+Session::SampleLayout Session::check_samples(const dtm_eval_inputs & in) const {
     if (in.tokens == nullptr || in.prompt_lens == nullptr || in.cont_lens == nullptr) {
         fail(DTM_ERR_INVALID_ARGUMENT, "tokens, prompt_lens and cont_lens must not be NULL");
     }
     if (in.n_samples < 1) fail(DTM_ERR_INVALID_ARGUMENT, "no samples to evaluate (n_samples = %d)", in.n_samples);
+    const int32_t n = in.n_samples;
+    SampleLayout L;
+    L.tok_off.assign(size_t(n) + 1, 0);
+    L.cont_off.assign(size_t(n) + 1, 0);
+    L.fed_off.assign(size_t(n) + 1, 0);
+    for (int32_t s = 0; s < n; ++s) {
+        const int32_t P = in.prompt_lens[s], N = in.cont_lens[s];
+        if (P < 1) fail(DTM_ERR_INVALID_ARGUMENT, "sample %d has an empty prompt (it needs at least BOS)", s);
+        if (N < 1) fail(DTM_ERR_INVALID_ARGUMENT, "sample %d has an empty continuation", s);
+        const int64_t fed = int64_t(P) + N - 1;
+        if (fed > cfg_.max_seq_len) {
+            fail(DTM_ERR_CONTEXT_OVERFLOW, "sample %d: prompt of %d tokens + continuation of %d needs %lld positions, "
+                 "more than the context of %d", s, P, N, (long long)fed, cfg_.max_seq_len);
+        }
+        L.longest = std::max<int32_t>(L.longest, int32_t(fed));
+        L.tok_off[size_t(s) + 1] = L.tok_off[size_t(s)] + P + N;
+        L.cont_off[size_t(s) + 1] = L.cont_off[size_t(s)] + N;
+        L.fed_off[size_t(s) + 1] = L.fed_off[size_t(s)] + fed;
+        for (int64_t i = 0; i < P + N; ++i) check_token(in.tokens[L.tok_off[size_t(s)] + i], "sample token", i);
+    }
+    return L;
+}
+
+std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs & in, int32_t layer,
+                                                           const LayerInputs * from) {
+    if (layer < 0 || layer > cfg_.n_layers) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "layer must be in [0, %d], got %d", cfg_.n_layers, layer);
+    }
+    const SampleLayout layout = check_samples(in);
+    const uint64_t hash = hash_eval_tokens(in);
+    if (from) {
+        if (from->tokens_hash != hash || from->n_tokens != layout.fed_off.back()) {
+            fail(DTM_ERR_INVALID_ARGUMENT, "the cached layer inputs were made for other samples");
+        }
+        if (from->layer > layer) {
+            fail(DTM_ERR_INVALID_ARGUMENT, "cannot go back from layer %d's inputs to layer %d's", from->layer, layer);
+        }
+        from->require_same_prefix(model_);
+    }
+    auto cache = std::make_unique<LayerInputs>();
+    cache->layer = layer;
+    cache->dim = cfg_.dim;
+    cache->tokens_hash = hash;
+    cache->n_tokens = layout.fed_off.back();
+    cache->x.resize(size_t(cache->n_tokens) * size_t(cfg_.dim));
+    for (int32_t i = 0; i < layer * Model::kComponentsPerLayer; ++i) cache->producers.push_back(model_.linear(i));
+    cache->embedding = model_.views().token_embedding;
+
+    const int64_t cap = std::max<int64_t>(max_batch_tokens_, layout.longest);
+    ensure_kv_rows(cap);
+    int32_t s = 0;
+    while (s < in.n_samples) {
+        batch_.clear();
+        const int32_t first = s;
+        while (s < in.n_samples && batch_.size() + in.prompt_lens[s] + in.cont_lens[s] - 1 <= cap) {
+            const int64_t start = batch_.size();
+            const int32_t * t = in.tokens + layout.tok_off[size_t(s)];
+            for (int32_t i = 0; i < in.prompt_lens[s] + in.cont_lens[s] - 1; ++i) batch_.add(t[i], i, start);
+            ++s;
+        }
+        LayerRange range;
+        if (from) {
+            range.first_layer = from->layer;
+            range.start_rows = from->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
+        }
+        range.stop_layer = layer;
+        range.stop_rows = cache->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
+        forward_hidden(batch_, range);
+    }
+    stream_pos_ = 0;
+    return cache;
+}
+
+void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eval_outputs & out,
+                       const LayerInputs * from) {
+    // ---- validation: everything before any work ----
     if (base == this) fail(DTM_ERR_INVALID_ARGUMENT, "the base session must be a different session than the candidate's");
     if (base != nullptr && base->cfg_.vocab_size != cfg_.vocab_size) {
         fail(DTM_ERR_INVALID_ARGUMENT, "base and candidate vocabularies differ (%d vs %d tokens)",
@@ -47,21 +122,16 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
         fail(DTM_ERR_INVALID_ARGUMENT, "top_k = %d but topk_ids or topk_logprobs is NULL", out.top_k);
     }
     const int32_t n = in.n_samples;
-    std::vector<int64_t> tok_off(size_t(n) + 1, 0), cont_off(size_t(n) + 1, 0);
-    int32_t longest = 0;
-    for (int32_t s = 0; s < n; ++s) {
-        const int32_t P = in.prompt_lens[s], N = in.cont_lens[s];
-        if (P < 1) fail(DTM_ERR_INVALID_ARGUMENT, "sample %d has an empty prompt (it needs at least BOS)", s);
-        if (N < 1) fail(DTM_ERR_INVALID_ARGUMENT, "sample %d has an empty continuation", s);
-        const int64_t fed = int64_t(P) + N - 1;
-        if (fed > cfg_.max_seq_len) {
-            fail(DTM_ERR_CONTEXT_OVERFLOW, "sample %d: prompt of %d tokens + continuation of %d needs %lld positions, "
-                 "more than the context of %d", s, P, N, (long long)fed, cfg_.max_seq_len);
+    const SampleLayout layout = check_samples(in);
+    const std::vector<int64_t> & tok_off = layout.tok_off;
+    const std::vector<int64_t> & cont_off = layout.cont_off;
+    const int32_t longest = layout.longest;
+    if (from) {
+        if (from->tokens_hash != hash_eval_tokens(in) || from->n_tokens != layout.fed_off.back()) {
+            fail(DTM_ERR_INVALID_ARGUMENT, "the cached layer inputs were made for other samples");
         }
-        longest = std::max<int32_t>(longest, int32_t(fed));
-        tok_off[size_t(s) + 1] = tok_off[size_t(s)] + P + N;
-        cont_off[size_t(s) + 1] = cont_off[size_t(s)] + N;
-        for (int64_t i = 0; i < P + N; ++i) check_token(in.tokens[tok_off[size_t(s)] + i], "sample token", i);
+        from->require_same_prefix(model_);
+        if (base) from->require_same_prefix(base->model_);
     }
     const int64_t n_cont = cont_off[size_t(n)];
 
@@ -88,6 +158,7 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
 
     int32_t s = 0;
     while (s < n) {
+        const int32_t first = s;
         batch_.clear();
         row_batch.clear();
         row_cont.clear();
@@ -104,8 +175,13 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
             }
             ++s;
         }
-        forward_hidden(batch_);
-        if (base) base->forward_hidden(batch_);
+        LayerRange range;
+        if (from) {
+            range.first_layer = from->layer;
+            range.start_rows = from->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
+        }
+        forward_hidden(batch_, range);
+        if (base) base->forward_hidden(batch_, range);
 
         for (size_t r0 = 0; r0 < row_batch.size(); r0 += kEvalHeadBlock) {
             const int64_t nr = std::min<int64_t>(kEvalHeadBlock, int64_t(row_batch.size() - r0));

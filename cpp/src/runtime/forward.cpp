@@ -24,7 +24,7 @@ namespace {
 constexpr int64_t kParallelTokens = 4;
 }  // namespace
 
-void Session::forward_hidden(const TokenBatch & batch) {
+void Session::forward_hidden(const TokenBatch & batch, const LayerRange & range) {
     const int64_t n = batch.size();
     ensure_tokens(n);
     const int32_t dim = cfg_.dim, hidden = cfg_.hidden_dim, qd = cfg_.q_dim(), kvd = cfg_.kv_dim();
@@ -40,12 +40,20 @@ void Session::forward_hidden(const TokenBatch & batch) {
         }
     };
 
-    per_token([&](int64_t t, int) {
-        std::memcpy(&x_[size_t(t * dim)], w.token_embedding + int64_t(batch.token[size_t(t)]) * dim,
-                    sizeof(float) * size_t(dim));
-    });
+    if (range.start_rows) {
+        std::memcpy(x_.data(), range.start_rows, sizeof(float) * size_t(n) * size_t(dim));
+    } else {
+        per_token([&](int64_t t, int) {
+            std::memcpy(&x_[size_t(t * dim)], w.token_embedding + int64_t(batch.token[size_t(t)]) * dim,
+                        sizeof(float) * size_t(dim));
+        });
+    }
 
-    for (int32_t l = 0; l < cfg_.n_layers; ++l) {
+    for (int32_t l = range.first_layer; l < cfg_.n_layers; ++l) {
+        if (l == range.stop_layer) {
+            std::memcpy(range.stop_rows, x_.data(), sizeof(float) * size_t(n) * size_t(dim));
+            return;
+        }
         const LayerWeightViews & lw = w.layers[size_t(l)];
         const LayerLinears & L = model_.layer(l);
         float * key_cache = key_cache_.data() + size_t(l) * size_t(kv_rows_) * kvd;
@@ -105,6 +113,10 @@ void Session::forward_hidden(const TokenBatch & batch) {
         });
     }
 
+    if (range.stop_layer == cfg_.n_layers) {
+        std::memcpy(range.stop_rows, x_.data(), sizeof(float) * size_t(n) * size_t(dim));
+        return;
+    }
     per_token([&](int64_t t, int) {
         rmsnorm(&xb_[size_t(t * dim)], &x_[size_t(t * dim)], w.final_norm, dim, cfg_.norm_eps);
     });

@@ -20,6 +20,7 @@
 #include "kernels/cpu/dispatch.h"
 #include "model/model.h"
 #include "runtime/input_norms.h"
+#include "runtime/layer_inputs.h"
 #include "runtime/layer_ops.h"
 
 namespace dtm {
@@ -31,6 +32,19 @@ struct TokenBatch {
     void clear() { token.clear(); pos.clear(); seq_base.clear(); }
     void add(int32_t t, int32_t p, int64_t base) { token.push_back(t); pos.push_back(p); seq_base.push_back(base); }
     int64_t size() const { return int64_t(token.size()); }
+};
+
+// Where a forward pass starts and stops. By default it embeds the
+// tokens and runs every layer. With start_rows it takes the residual
+// stream of the batch's tokens from there (batch.size() rows of dim) and
+// starts at first_layer. With stop_layer >= 0 it stops before that layer
+// (n_layers: before the final norm) and copies the residual stream
+// entering it to stop_rows.
+struct LayerRange {
+    int32_t first_layer = 0;
+    const float * start_rows = nullptr;
+    int32_t stop_layer = -1;     // -1: run to the end (final norm into xb_)
+    float * stop_rows = nullptr;
 };
 
 class Session {
@@ -53,22 +67,39 @@ public:
                const dtm_score_outputs & out);
 
     // Teacher-forced evaluation against a reference (see dtm_evaluate in
-    // dtm.h); `base` may be null. Implemented in evaluate.cpp.
-    void evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eval_outputs & out);
+    // dtm.h); `base` may be null. With `from`, the pass starts at from->layer
+    // with the cached rows instead of running the layers before it (both
+    // models must share those layers). Implemented in evaluate.cpp.
+    void evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eval_outputs & out,
+                  const LayerInputs * from = nullptr);
+
+    // The residual stream entering `layer` for every fed token of the
+    // evaluation inputs, computed by this session's model (starting from
+    // `from` when given and from->layer <= layer). Implemented in evaluate.cpp.
+    std::unique_ptr<LayerInputs> capture_layer_inputs(const dtm_eval_inputs & in, int32_t layer,
+                                                      const LayerInputs * from);
 
     // Runs the sequences through the model (no logits) and adds the input
     // norms of every matrix product to `norms` (Wanda calibration).
     void calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs, InputNorms & norms);
 
 private:
-    // Runs all layers over the batch; leaves the final-normed hidden states
-    // in xb_ (batch.size(), dim).
-    void forward_hidden(const TokenBatch & batch);
+    // Runs the layers over the batch; leaves the final-normed hidden states
+    // in xb_ (batch.size(), dim) unless it stops early.
+    void forward_hidden(const TokenBatch & batch, const LayerRange & range = LayerRange());
     // Logits of the given rows of xb_ into logits (n, vocab).
     void head_logits(const float * hidden, int64_t n, float * logits);
     void ensure_tokens(int64_t n);
     void ensure_kv_rows(int64_t n);
     void check_token(int32_t token, const char * where, int64_t index) const;
+    // Offsets of the evaluation samples' tokens, continuation tokens and fed
+    // tokens (prompt + continuation - 1), n_samples + 1 each; validates them
+    // as dtm_evaluate documents.
+    struct SampleLayout {
+        std::vector<int64_t> tok_off, cont_off, fed_off;
+        int32_t longest = 0;
+    };
+    SampleLayout check_samples(const dtm_eval_inputs & in) const;
     // Validates sequences as dtm_score documents; returns their offsets (n_seqs + 1).
     std::vector<int64_t> check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
                                          int32_t * longest) const;

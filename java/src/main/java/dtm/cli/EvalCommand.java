@@ -49,6 +49,9 @@ import java.util.concurrent.Callable;
         footerHeading = "%nExamples:%n",
         footer = {"  dtm eval                                        # self-check of the default model",
                 "  dtm eval --candidate pruned.bin --q 50,75,90",
+                "  dtm eval --compress 'model.layers.*=int8'                 # all decoder matrices naive int8",
+                "  dtm eval --compress '*=magnitude:0.5' --compress 'lm_head=magnitude:0'  # 50 %, not the head",
+                "  dtm eval --plan plan.json --exact-kl",
                 "  dtm eval --base base.bin --candidate q8.bin --exact-kl --json > result.json",
                 "  dtm eval --candidate q8.bin --reference base.dtmref --csv samples.csv",
                 "",
@@ -62,14 +65,6 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--base-tokenizer", paramLabel = "PATH",
             description = "The base's tokenizer (default: tokenizer.bin beside it).")
     Path baseTokenizer;
-
-    @Option(names = "--candidate", paramLabel = "PATH",
-            description = "The model to measure, with the base's tokenizer. Default: the base itself.")
-    Path candidate;
-
-    @Option(names = "--candidate-tokenizer", paramLabel = "PATH",
-            description = "The candidate's tokenizer (default: tokenizer.bin beside it).")
-    Path candidateTokenizer;
 
     @Option(names = "--reference", paramLabel = "FILE",
             description = {"The reference file. An existing one is used as it is when no prompt or reference "
@@ -106,6 +101,9 @@ final class EvalCommand implements Callable<Integer> {
     Boolean progress;
 
     @Mixin
+    CandidateSelection candidateSelection;
+
+    @Mixin
     PromptOptions promptOptions;
 
     @Mixin
@@ -128,9 +126,8 @@ final class EvalCommand implements Callable<Integer> {
                 .anyMatch(name -> spec.commandLine().getParseResult().hasMatchedOption(name));
         PrintStream out = System.out;
         try (Model baseModel = ModelSelection.load(base, baseTokenizer);
-             Model candidateModel = candidate == null ? null : ModelSelection.load(candidate, candidateTokenizer);
+             Model cand = candidateSelection.open(baseModel, promptOptions, sessionSelection.options());
              ProgressBars bars = ProgressBars.forOption(progress)) {
-            Model cand = candidateModel != null ? candidateModel : baseModel;
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             ReferenceResolver.Resolved ref = ReferenceResolver.resolve(baseModel, promptOptions, reference, refresh,
                     optionsGiven, run, System.err);
@@ -144,17 +141,17 @@ final class EvalCommand implements Callable<Integer> {
                 out.println(MetricsJson.mapper().writeValueAsString(
                         MetricsJson.evaluation(result, ref.file().toString(), qs, positions)));
             } else {
-                printTable(out, result, ref, baseModel, cand);
+                printTable(out, result, ref, baseModel, candidateSelection.describe(baseModel));
             }
         }
         return 0;
     }
 
     private void printTable(PrintStream out, EvaluationResult r, ReferenceResolver.Resolved ref, Model base,
-                            Model cand) {
+                            String cand) {
         ReferenceSettings st = r.reference();
         Aggregates a = r.aggregates();
-        out.printf("candidate   %s%s%n", cand.path(), cand == base ? " (the base itself)" : "");
+        out.printf("candidate   %s%n", cand);
         out.printf("base        %s%n", base.path());
         out.printf("reference   %s (%s)%n", ref.file(),
                 ref.generated() ? String.format(Locale.ROOT, "generated in %.1f s", ref.seconds()) : "cached");

@@ -35,12 +35,19 @@ final class InfoCommand implements Callable<Integer> {
     ModelSelection modelSelection;
 
     @Mixin
+    CandidateSelection candidateSelection;
+
+    @Mixin
+    PromptOptions promptOptions;
+
+    @Mixin
     CommonOptions common;
 
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
-        try (Model model = modelSelection.load()) {
+        try (Model base = modelSelection.load();
+             Model model = candidateSelection.open(base, promptOptions, dtm.model.SessionOptions.defaults())) {
             if (json) {
                 Map<String, Object> engine = new LinkedHashMap<>();
                 engine.put("version", Engine.version());
@@ -70,11 +77,22 @@ final class InfoCommand implements Callable<Integer> {
                     c.vocabSize(), c.bosId(), c.eosId(), c.maxSeqLen());
             out.printf("parameters  %,d (%s classifier)%n", c.parameters(),
                     c.sharedClassifier() ? "shared" : "separate");
-            out.printf("%ncomponents (%d):%n", model.components().size());
-            for (Component comp : model.components()) {
-                out.printf("  %-36s %6d x %-6d %,12d%n", comp.name(), comp.rows(), comp.cols(),
-                        comp.parameterCount());
+            if (candidateSelection.compresses() || candidateSelection.candidate != null) {
+                out.printf("candidate   %s%n", candidateSelection.describe(base));
             }
+            out.printf("%ncomponents (%d):%n", model.components().size());
+            out.printf("  %-36s %15s %12s  %-12s %8s %12s%n", "name", "shape", "weights", "format", "sparsity",
+                    "bytes");
+            long bytes = 0;
+            for (Component comp : model.components()) {
+                out.printf("  %-36s %6d x %-6d %,12d  %-12s %7.2f%% %,12d%n", comp.name(), comp.rows(), comp.cols(),
+                        comp.parameterCount(), comp.format().label(), 100 * comp.sparsity(), comp.storageBytes());
+                if (!(comp.kind() == dtm.model.ComponentKind.LM_HEAD && c.sharedClassifier())) {
+                    bytes += comp.storageBytes();
+                }
+            }
+            out.printf("  %-36s %15s %12s  %-12s %8s %,12d%n", "total (a tied head counted once)", "", "", "", "",
+                    bytes);
         }
         return 0;
     }

@@ -10,11 +10,16 @@ import java.util.Objects;
  * @param layer decoder layer, -1 for the embedding and the head
  * @param rows  output features
  * @param cols  input features
+ * @param format       how this model stores it
+ * @param sparsity     share of its weights that are exactly zero
+ * @param storageBytes bytes its weights take in that format
  */
-public record Component(String name, ComponentKind kind, int layer, long rows, long cols) {
+public record Component(String name, ComponentKind kind, int layer, long rows, long cols,
+                        WeightFormat format, double sparsity, long storageBytes) {
     public Component {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(format, "format");
         if (rows <= 0 || cols <= 0) {
             throw new IllegalArgumentException(name + ": non-positive shape " + rows + " x " + cols);
         }

@@ -174,6 +174,121 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         }
     }
 
+    /**
+     * The indices of the components whose names match {@code pattern} ({@code *} any run of
+     * characters, {@code ?} one character, {@code [a-b]} a number from a to b, e.g.
+     * {@code model.layers.[0-2].mlp.*}); a plain name matches itself.
+     *
+     * @throws dtm.errors.InvalidArgumentException nothing matches (the message lists what exists)
+     */
+    public int[] findComponents(String pattern) {
+        Objects.requireNonNull(pattern, "pattern");
+        return call(handle -> {
+            try (BytePointer text = NativeText.of(pattern)) {
+                int[] count = new int[1];
+                int[] indices = new int[components.size()];
+                Errors.check(Dtm.dtm_model_find_components(handle, text, indices, indices.length, count),
+                        () -> "cannot resolve components '" + pattern + "'");
+                return java.util.Arrays.copyOf(indices, count[0]);
+            }
+        });
+    }
+
+    /**
+     * A candidate: this model with the given components compressed ({@code dtm_model_compress}).
+     * Every other component, the norms and the tokenizer are shared with this model, not copied;
+     * the candidate stays usable after this model is closed. Close it.
+     *
+     * @param compressions component index → compression (each component once)
+     * @param calibration  needed when a compression is Wanda; else may be null
+     * @param threads      threads to compress with; 0 = all CPUs
+     * @throws dtm.errors.InvalidArgumentException a bad setting or shape (message names the component)
+     */
+    public Model compress(java.util.Map<Integer, Compression> compressions, Calibration calibration, int threads) {
+        Objects.requireNonNull(compressions, "compressions");
+        int n = compressions.size();
+        int[] indices = new int[n];
+        int i = 0;
+        for (Integer index : compressions.keySet()) {
+            indices[i++] = Objects.requireNonNull(index, "component index");
+        }
+        return call(handle -> {
+            try (Dtm.dtm_compression settings = new Dtm.dtm_compression(Math.max(n, 1))) {
+                for (int k = 0; k < n; k++) {
+                    Compression c = Objects.requireNonNull(compressions.get(indices[k]), "compression");
+                    Dtm.dtm_compression s = settings.getPointer(k);
+                    s.kind(c.kind().code()).sparsity((float) c.sparsity()).n(c.n()).m(c.m())
+                            .outlier_threshold((float) c.outlierThreshold());
+                }
+                Dtm.dtm_model candidate = new Dtm.dtm_model();
+                if (calibration != null) {
+                    calibration.use(cal -> {
+                        Errors.check(Dtm.dtm_model_compress(handle, n, indices, settings, cal, threads, candidate),
+                                () -> "cannot compress " + description());
+                        return null;
+                    });
+                } else {
+                    Errors.check(Dtm.dtm_model_compress(handle, n, indices, settings, null, threads, candidate),
+                            () -> "cannot compress " + description());
+                }
+                return new Model(candidate, path, tokenizerPath);
+            }
+        });
+    }
+
+    /** {@link #compress(java.util.Map, Calibration, int)} of one component, on all CPUs. */
+    public Model compress(int component, Compression compression) {
+        return compress(java.util.Map.of(component, compression), null, 0);
+    }
+
+    /**
+     * The effective fp32 weights of a component (rows × cols, row-major): dequantized, zeros
+     * where pruned. For tests and tools; a large matrix makes a large array.
+     */
+    public float[] componentWeights(int component) {
+        Component c = components.get(component);
+        if (c.parameterCount() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(c.name() + " has too many weights for one array");
+        }
+        float[] out = new float[(int) c.parameterCount()];
+        run(handle -> Errors.check(Dtm.dtm_model_component_weights(handle, component, out, out.length),
+                () -> "cannot read the weights of " + c.name()));
+        return out;
+    }
+
+    /**
+     * Writes the components of this candidate that differ from {@code base}, in their storage
+     * formats, to a candidate file (safetensors; written to a temporary file and renamed).
+     */
+    public void exportCandidate(Path file, Model base) {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(base, "base");
+        run(handle -> base.run(baseHandle -> {
+            try (BytePointer text = NativeText.of(file.toAbsolutePath().toString())) {
+                Errors.check(Dtm.dtm_candidate_export(handle, baseHandle, text),
+                        () -> "cannot export the candidate to " + file);
+            }
+        }));
+    }
+
+    /**
+     * Loads a candidate file written by {@link #exportCandidate} onto this model (its base).
+     *
+     * @throws dtm.errors.ModelFormatException     a corrupt or foreign file
+     * @throws dtm.errors.InvalidArgumentException the file was exported from another base
+     */
+    public Model loadCandidate(Path file) {
+        Objects.requireNonNull(file, "file");
+        return call(handle -> {
+            try (BytePointer text = NativeText.of(file.toAbsolutePath().toString())) {
+                Dtm.dtm_model candidate = new Dtm.dtm_model();
+                Errors.check(Dtm.dtm_candidate_load(handle, text, candidate),
+                        () -> "cannot load the candidate " + file);
+                return new Model(candidate, path, tokenizerPath);
+            }
+        });
+    }
+
     @Override
     protected void free(Dtm.dtm_model handle) {
         Dtm.dtm_model_free(handle);
@@ -207,7 +322,8 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
                 Errors.check(Dtm.dtm_model_component(handle, i, info),
                         () -> "cannot read component " + index);
                 list.add(new Component(info.name().getString(StandardCharsets.UTF_8),
-                        ComponentKind.ofCode(info.kind()), info.layer(), info.rows(), info.cols()));
+                        ComponentKind.ofCode(info.kind()), info.layer(), info.rows(), info.cols(),
+                        WeightFormat.ofCode(info.format()), info.sparsity(), info.storage_bytes()));
             }
         }
         return List.copyOf(list);

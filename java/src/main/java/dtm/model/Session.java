@@ -300,6 +300,26 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
         model.sessionClosed();
     }
 
+    /**
+     * Runs the sequences through this session's model and records the input-feature norms of
+     * every decoder matrix: the calibration that Wanda pruning needs ({@code dtm_calibrate}).
+     */
+    public Calibration calibrate(List<int[]> sequences) {
+        Objects.requireNonNull(sequences, "sequences");
+        if (sequences.isEmpty()) {
+            throw new IllegalArgumentException("no calibration sequences");
+        }
+        int[] lengths = new int[sequences.size()];
+        int[] flat = concatenate(sequences, lengths, "calibration sequence");
+        return call(handle -> {
+            Dtm.dtm_calibration calibration = new Dtm.dtm_calibration();
+            Errors.check(Dtm.dtm_calibrate(handle, flat, lengths, lengths.length, calibration),
+                    () -> "cannot calibrate on " + lengths.length + " sequence(s)");
+            return new Calibration(calibration, flat.length,
+                    "calibration of " + model.description() + " on " + flat.length + " tokens");
+        });
+    }
+
     /** The sequences one after another; their lengths into {@code lengths}. */
     private static int[] concatenate(List<int[]> sequences, int[] lengths, String what) {
         long total = 0;

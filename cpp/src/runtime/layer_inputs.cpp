@@ -1,0 +1,44 @@
+#include "runtime/layer_inputs.h"
+
+#include "core/error.h"
+
+namespace dtm {
+
+namespace {
+
+uint64_t fnv(uint64_t h, const void * data, size_t n) {
+    const auto * p = static_cast<const uint8_t *>(data);
+    for (size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+}  // namespace
+
+uint64_t hash_eval_tokens(const dtm_eval_inputs & in) {
+    uint64_t h = 14695981039346656037ull;
+    int64_t total = 0;
+    for (int32_t s = 0; s < in.n_samples; ++s) total += int64_t(in.prompt_lens[s]) + in.cont_lens[s];
+    h = fnv(h, &in.n_samples, sizeof(in.n_samples));
+    h = fnv(h, in.prompt_lens, sizeof(int32_t) * size_t(in.n_samples));
+    h = fnv(h, in.cont_lens, sizeof(int32_t) * size_t(in.n_samples));
+    h = fnv(h, in.tokens, sizeof(int32_t) * size_t(total));
+    return h;
+}
+
+void LayerInputs::require_same_prefix(const Model & model) const {
+    if (model.config().dim != dim || model.views().token_embedding != embedding) {
+        throw Error(DTM_ERR_INVALID_ARGUMENT, "the cached layer inputs were made with another model's embedding");
+    }
+    for (int32_t i = 0; i < layer * Model::kComponentsPerLayer; ++i) {
+        if (model.linear(i) != producers[size_t(i)]) {
+            throw Error(DTM_ERR_INVALID_ARGUMENT,
+                        "the candidate differs from the model whose layer inputs are cached in " +
+                            model.components()[size_t(i)].name + ", before layer " + std::to_string(layer) +
+                            ": cached inputs of that layer would be wrong for it");
+        }
+    }
+}
+
+}  // namespace dtm

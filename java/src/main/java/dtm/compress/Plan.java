@@ -1,0 +1,237 @@
+package dtm.compress;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dtm.model.Calibration;
+import dtm.model.Compression;
+import dtm.model.Model;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A compression plan: which components get which compression (DESIGN.md §2). Applied to a base it
+ * gives a candidate that shares every unchanged matrix with the base.
+ *
+ * <p>Entries apply in order. Each names components by pattern (see {@link Model#findComponents})
+ * and gives one compression or a list applied one after another (e.g. prune, then quantize). A
+ * component matched by several entries takes the last one's compressions, so a plan can set a
+ * default with {@code *} and override it below. A wildcard pattern passes over the token
+ * embedding (a lookup table, not a matrix product). JSON form (schema {@value #SCHEMA}, see
+ * docs/json-schema.md):
+ *
+ * <pre>{@code
+ * {"schema": "dtm.plan/1",
+ *  "description": "naive int8 except the MLP down projections",
+ *  "components": [
+ *    {"match": "model.layers.*", "compression": "int8"},
+ *    {"match": "*.mlp.down_proj", "compression": ["magnitude:0.5", "int8-outlier"],
+ *     "evidence": {"fdt75": 93}}]}
+ * }</pre>
+ *
+ * @param description free text saying what the plan is
+ * @param entries     the entries in order
+ */
+public record Plan(String description, List<Entry> entries) {
+    /** The schema name written into and required from plan files. */
+    public static final String SCHEMA = "dtm.plan/1";
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /**
+     * One entry of a plan.
+     *
+     * @param match        component name or pattern
+     * @param compressions applied in order (at least one)
+     * @param evidence     why this choice was made (measurements), kept as given; may be null
+     */
+    public record Entry(String match, List<Compression> compressions, JsonNode evidence) {
+        public Entry {
+            Objects.requireNonNull(match, "match");
+            compressions = List.copyOf(compressions);
+            if (compressions.isEmpty()) {
+                throw new IllegalArgumentException("plan entry '" + match + "' has no compression");
+            }
+        }
+
+        public Entry(String match, Compression compression) {
+            this(match, List.of(compression), null);
+        }
+    }
+
+    public Plan {
+        description = description == null ? "" : description;
+        entries = List.copyOf(entries);
+    }
+
+    /** A plan of one entry. */
+    public static Plan of(String match, Compression compression) {
+        return new Plan("", List.of(new Entry(match, compression)));
+    }
+
+    /** Whether some entry uses Wanda, which needs a {@link Calibration}. */
+    public boolean needsCalibration() {
+        return entries.stream().flatMap(e -> e.compressions().stream())
+                .anyMatch(c -> c.kind() == Compression.Kind.WANDA);
+    }
+
+    /**
+     * The compressions of each component of {@code model} this plan touches, in component order.
+     *
+     * @throws dtm.errors.InvalidArgumentException an entry matches no component
+     */
+    public Map<Integer, List<Compression>> resolve(Model model) {
+        Map<Integer, List<Compression>> byComponent = new java.util.TreeMap<>();
+        for (Entry e : entries) {
+            boolean wildcard = e.match().matches(".*[*?\\[].*");
+            for (int index : model.findComponents(e.match())) {
+                // The embedding is a lookup table, not a matrix product: a wildcard passes over
+                // it; naming it explicitly reaches the engine, which says why it cannot be done.
+                if (wildcard && model.components().get(index).kind() == dtm.model.ComponentKind.EMBEDDING) {
+                    continue;
+                }
+                byComponent.put(index, e.compressions());
+            }
+        }
+        return byComponent;
+    }
+
+    /**
+     * The candidate this plan makes of {@code base}: stage k compresses every component that has
+     * a k-th compression, starting from stage k-1's result. Close it.
+     *
+     * @param calibration needed when {@link #needsCalibration()}; else may be null
+     * @param threads     0 = all CPUs
+     */
+    public Model apply(Model base, Calibration calibration, int threads) {
+        Objects.requireNonNull(base, "base");
+        Map<Integer, List<Compression>> resolved = resolve(base);
+        int stages = resolved.values().stream().mapToInt(List::size).max().orElse(0);
+        Model current = base.compress(Map.of(), null, threads);  // a candidate even for an empty plan
+        for (int stage = 0; stage < stages; stage++) {
+            Map<Integer, Compression> step = new LinkedHashMap<>();
+            for (Map.Entry<Integer, List<Compression>> e : resolved.entrySet()) {
+                if (stage < e.getValue().size()) {
+                    step.put(e.getKey(), e.getValue().get(stage));
+                }
+            }
+            Model next;
+            try {
+                next = current.compress(step, calibration, threads);
+            } finally {
+                current.close();
+            }
+            current = next;
+        }
+        return current;
+    }
+
+    /** The plan as JSON (schema {@value #SCHEMA}). */
+    public String toJson() {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("schema", SCHEMA);
+        root.put("description", description);
+        ArrayNode list = root.putArray("components");
+        for (Entry e : entries) {
+            ObjectNode node = list.addObject();
+            node.put("match", e.match());
+            if (e.compressions().size() == 1) {
+                node.put("compression", e.compressions().get(0).toString());
+            } else {
+                ArrayNode cs = node.putArray("compression");
+                e.compressions().forEach(c -> cs.add(c.toString()));
+            }
+            if (e.evidence() != null) {
+                node.set("evidence", e.evidence());
+            }
+        }
+        try {
+            return JSON.writeValueAsString(root);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write a plan as JSON", e);
+        }
+    }
+
+    /**
+     * Reads a plan from JSON.
+     *
+     * @throws IllegalArgumentException not a plan of schema {@value #SCHEMA}, or a bad entry
+     */
+    public static Plan fromJson(String json) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("a plan must be JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException("a plan must be a JSON object with \"schema\": \"" + SCHEMA + "\"");
+        }
+        String schema = root.path("schema").asText("");
+        if (!SCHEMA.equals(schema)) {
+            throw new IllegalArgumentException("not a dtm plan: schema is '" + schema + "', expected '" + SCHEMA + "'");
+        }
+        JsonNode list = root.path("components");
+        if (!list.isArray()) {
+            throw new IllegalArgumentException("a plan needs a \"components\" array");
+        }
+        List<Entry> entries = new ArrayList<>();
+        for (JsonNode node : list) {
+            String match = node.path("match").asText(null);
+            if (match == null || match.isEmpty()) {
+                throw new IllegalArgumentException("plan entry " + entries.size() + " has no \"match\"");
+            }
+            JsonNode c = node.path("compression");
+            List<Compression> compressions = new ArrayList<>();
+            if (c.isTextual()) {
+                compressions.add(Compression.parse(c.asText()));
+            } else if (c.isArray()) {
+                for (JsonNode one : c) {
+                    compressions.add(Compression.parse(one.asText()));
+                }
+            } else {
+                throw new IllegalArgumentException("plan entry '" + match + "' needs \"compression\": a text such as "
+                        + "\"int8\" or a list of them");
+            }
+            JsonNode evidence = node.get("evidence");
+            entries.add(new Entry(match, compressions, evidence == null || evidence.isNull() ? null : evidence));
+        }
+        return new Plan(root.path("description").asText(""), entries);
+    }
+
+    /** Reads a plan file. */
+    public static Plan read(Path file) {
+        try {
+            return fromJson(Files.readString(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the plan " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the plan to a file (through a temporary file and a rename). */
+    public void write(Path file) {
+        Path absolute = file.toAbsolutePath();
+        try {
+            Path tmp = Files.createTempFile(absolute.getParent(), ".plan", ".tmp");
+            try {
+                Files.writeString(tmp, toJson());
+                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the plan " + file + ": " + e.getMessage(), e);
+        }
+    }
+}

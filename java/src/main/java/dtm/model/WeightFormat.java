@@ -1,0 +1,47 @@
+package dtm.model;
+
+/** How a component is stored and run ({@code dtm_weight_format}). */
+public enum WeightFormat {
+    /** Dense fp32 (also pruned matrices below the sparse break-even). */
+    FP32(0, "fp32"),
+    /** Pruned, stored sparse. */
+    SPARSE(1, "sparse"),
+    /** int8 W8A8: per-row weight scales, per-token activation scales. */
+    INT8(2, "int8"),
+    /** int8 W8A8 with LLM.int8() outlier features in floating point. */
+    INT8_OUTLIER(3, "int8-outlier"),
+    /** int8 weights (per-row scales), fp32 activations. */
+    INT8_WEIGHT(4, "int8-weight"),
+    /** llama.cpp q8_0 blocks. */
+    Q8_0(5, "q8_0"),
+    /** llama.cpp q4_0 blocks. */
+    Q4_0(6, "q4_0");
+
+    private final int code;
+    private final String label;
+
+    WeightFormat(int code, String label) {
+        this.code = code;
+        this.label = label;
+    }
+
+    /** The C value. */
+    public int code() {
+        return code;
+    }
+
+    /** Short lower-case name, as tables and JSON show it. */
+    public String label() {
+        return label;
+    }
+
+    /** The format with this C value. */
+    public static WeightFormat ofCode(int code) {
+        for (WeightFormat f : values()) {
+            if (f.code == code) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("unknown weight format code " + code);
+    }
+}

@@ -1,0 +1,259 @@
+// test_compress.cpp - making candidates: component patterns, Wanda
+// calibration, compressing through the C API, sharing with the base,
+// candidate logits against a float simulation, and the bad inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "api/handles.h"
+#include "compress/component_match.h"
+#include "core/error.h"
+#include "dtm/dtm.h"
+#include "model/model.h"
+#include "runtime/input_norms.h"
+#include "runtime/layer_ops.h"
+#include "test_support.h"
+
+namespace {
+
+struct Handles : ::testing::Test {
+    void SetUp() override {
+        dtm::test::TinyModelSpec spec;
+        spec.shared_classifier = false;
+        ASSERT_EQ(dtm_model_load(dtm::test::write_tiny_model(dtm::test::temp_dir(), spec).c_str(),
+                                 dtm_model_default_params(), &base), DTM_OK) << dtm_last_error();
+        vocab = spec.vocab_size;
+    }
+    void TearDown() override { dtm_model_free(base); }
+
+    dtm_session * session(dtm_model * m, int threads = 2) {
+        dtm_session_params p = dtm_session_default_params();
+        p.n_threads = threads;
+        dtm_session * s = nullptr;
+        EXPECT_EQ(dtm_session_create(m, p, &s), DTM_OK) << dtm_last_error();
+        return s;
+    }
+    std::vector<float> logits(dtm_model * m, const std::vector<int32_t> & tokens) {
+        dtm_session * s = session(m);
+        std::vector<float> out(tokens.size() * size_t(vocab));
+        const int32_t len = int32_t(tokens.size());
+        dtm_score_outputs o{};
+        o.logits = out.data();
+        EXPECT_EQ(dtm_score(s, tokens.data(), &len, 1, o), DTM_OK) << dtm_last_error();
+        dtm_session_free(s);
+        return out;
+    }
+    std::vector<float> weights(const dtm_model * m, int32_t c) {
+        dtm_component_info info{};
+        EXPECT_EQ(dtm_model_component(m, c, &info), DTM_OK);
+        std::vector<float> w(static_cast<size_t>(info.rows * info.cols));
+        EXPECT_EQ(dtm_model_component_weights(m, c, w.data(), int64_t(w.size())), DTM_OK) << dtm_last_error();
+        return w;
+    }
+    dtm_model * compress_one(dtm_model * m, int32_t c, dtm_compression spec, const dtm_calibration * cal = nullptr) {
+        dtm_model * out = nullptr;
+        EXPECT_EQ(dtm_model_compress(m, 1, &c, &spec, cal, 2, &out), DTM_OK) << dtm_last_error();
+        return out;
+    }
+
+    dtm_model * base = nullptr;
+    int32_t vocab = 0;
+};
+
+dtm_compression magnitude(float s) {
+    dtm_compression c{};
+    c.kind = DTM_COMPRESS_PRUNE_MAGNITUDE;
+    c.sparsity = s;
+    return c;
+}
+
+const std::vector<int32_t> kTokens = {1, 72, 101, 108, 108, 111, 33, 200, 17, 5, 260, 299};
+
+TEST(ComponentMatch, WildcardsAndLayerRanges) {
+    using dtm::compress::name_matches;
+    EXPECT_TRUE(name_matches("model.layers.3.mlp.down_proj", "model.layers.3.mlp.down_proj"));
+    EXPECT_FALSE(name_matches("model.layers.3.mlp.down_proj", "model.layers.3.mlp.down_proj2"));
+    EXPECT_TRUE(name_matches("*.mlp.down_proj", "model.layers.11.mlp.down_proj"));
+    EXPECT_FALSE(name_matches("*.mlp.down_proj", "model.layers.11.mlp.up_proj"));
+    EXPECT_TRUE(name_matches("model.layers.?.self_attn.*", "model.layers.4.self_attn.k_proj"));
+    EXPECT_FALSE(name_matches("model.layers.?.self_attn.*", "model.layers.14.self_attn.k_proj"));
+    EXPECT_TRUE(name_matches("model.layers.[2-12].*", "model.layers.12.mlp.gate_proj"));
+    EXPECT_TRUE(name_matches("model.layers.[2-12].*", "model.layers.2.mlp.gate_proj"));
+    EXPECT_FALSE(name_matches("model.layers.[2-12].*", "model.layers.1.mlp.gate_proj"));
+    EXPECT_FALSE(name_matches("model.layers.[2-12].*", "model.layers.13.mlp.gate_proj"));
+    EXPECT_TRUE(name_matches("*", "lm_head"));
+    for (const char * bad : {"model.layers.[3-", "model.layers.[5-2].*", "model.layers.[x-2].*", "[1]"}) {
+        EXPECT_THROW(name_matches(bad, "model.layers.3.mlp.up_proj"), dtm::Error) << bad;
+    }
+}
+
+TEST_F(Handles, FindComponentsUsesTwoCallsAndListsNamesOnAMiss) {
+    int32_t n = -1;
+    EXPECT_EQ(dtm_model_find_components(base, "*.mlp.*", nullptr, 0, &n), DTM_ERR_BUFFER_TOO_SMALL);
+    EXPECT_EQ(n, 6);  // 2 layers x gate, up, down
+    std::vector<int32_t> idx(static_cast<size_t>(n));
+    ASSERT_EQ(dtm_model_find_components(base, "*.mlp.*", idx.data(), n, &n), DTM_OK);
+    EXPECT_EQ(idx, (std::vector<int32_t>{4, 5, 6, 11, 12, 13}));
+    EXPECT_EQ(dtm_model_find_components(base, "model.layers.0.mlp.dwn_proj", idx.data(), n, &n),
+              DTM_ERR_INVALID_ARGUMENT);
+    const std::string msg = dtm_last_error();
+    EXPECT_NE(msg.find("no component matches 'model.layers.0.mlp.dwn_proj'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("model.layers.0.self_attn.q_proj"), std::string::npos) << msg;
+}
+
+TEST_F(Handles, ComponentInfoReportsFormatSparsityAndBytes) {
+    dtm_component_info info{};
+    ASSERT_EQ(dtm_model_component(base, 0, &info), DTM_OK);
+    EXPECT_EQ(info.format, DTM_FORMAT_FP32);
+    EXPECT_EQ(info.sparsity, 0.0f);  // random weights have no exact zeros
+    EXPECT_GE(info.storage_bytes, info.rows * info.cols * 4);
+}
+
+TEST_F(Handles, AnEmptyCompressionIsTheBaseBitwise) {
+    dtm_model * cand = nullptr;
+    ASSERT_EQ(dtm_model_compress(base, 0, nullptr, nullptr, nullptr, 0, &cand), DTM_OK) << dtm_last_error();
+    EXPECT_EQ(logits(cand, kTokens), logits(base, kTokens));
+    dtm_model_free(cand);
+}
+
+TEST_F(Handles, ACandidateSharesEveryOtherComponentAndOutlivesItsBase) {
+    const std::vector<float> before = logits(base, kTokens);
+    dtm_model * cand = compress_one(base, 4, magnitude(0.5f));
+    ASSERT_NE(cand, nullptr);
+    const auto & b = base->impl;
+    const auto & c = cand->impl;
+    for (int32_t i = 0; i < int32_t(b->components().size()); ++i) {
+        if (i == 4 || !b->linear(i)) continue;
+        EXPECT_EQ(b->linear(i).get(), c->linear(i).get()) << "component " << i << " was copied";
+    }
+    EXPECT_NE(b->linear(4).get(), c->linear(4).get());
+    EXPECT_EQ(logits(base, kTokens), before) << "compressing changed the base";
+
+    dtm_component_info info{};
+    ASSERT_EQ(dtm_model_component(cand, 4, &info), DTM_OK);
+    EXPECT_NEAR(info.sparsity, 0.5, 1.0 / double(info.rows * info.cols));
+
+    // The candidate's logits are those of the base with the pruned weights
+    // put in as dense fp32 (sparse and dense kernels agree bitwise).
+    std::vector<float> pruned = weights(cand, 4);
+    auto simulated = b->with_linears({{4, dtm::DenseLinear::from_rows(pruned.data(), info.rows, info.cols)}});
+    dtm_model * sim = new dtm_model{std::move(simulated)};
+    const std::vector<float> expected = logits(sim, kTokens);
+    dtm_model_free(sim);
+
+    dtm_model_free(base);
+    base = nullptr;
+    EXPECT_EQ(logits(cand, kTokens), expected);
+    dtm_model_free(cand);
+    dtm_model_load(dtm::test::write_tiny_model(dtm::test::temp_dir(), [] {
+                       dtm::test::TinyModelSpec s;
+                       s.shared_classifier = false;
+                       return s;
+                   }()).c_str(), dtm_model_default_params(), &base);
+}
+
+TEST_F(Handles, PruningInStepsAddsToTheMask) {
+    dtm_model * half = compress_one(base, 6, magnitude(0.5f));
+    dtm_model * more = compress_one(half, 6, magnitude(0.75f));
+    const std::vector<float> w_half = weights(half, 6), w_more = weights(more, 6);
+    size_t zeros = 0;
+    for (size_t i = 0; i < w_half.size(); ++i) {
+        if (w_half[i] == 0.0f) EXPECT_EQ(w_more[i], 0.0f) << "step 2 revived weight " << i;
+        else EXPECT_TRUE(w_more[i] == 0.0f || w_more[i] == w_half[i]);
+        zeros += w_more[i] == 0.0f;
+    }
+    EXPECT_EQ(zeros, size_t(std::llround(0.75 * double(w_more.size()))));
+    dtm_model_free(more);
+    dtm_model_free(half);
+}
+
+TEST_F(Handles, BadRequestsAreRejectedAndNameTheComponent) {
+    dtm_model * out = reinterpret_cast<dtm_model *>(0x1);
+    int32_t c = 0;
+    dtm_compression s = magnitude(1.5f);
+    EXPECT_EQ(dtm_model_compress(base, 1, &c, &s, nullptr, 0, &out), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(out, nullptr);
+    EXPECT_NE(std::string(dtm_last_error()).find("model.layers.0.self_attn.q_proj"), std::string::npos);
+    s = magnitude(NAN);
+    EXPECT_EQ(dtm_model_compress(base, 1, &c, &s, nullptr, 0, &out), DTM_ERR_INVALID_ARGUMENT);
+    s = magnitude(0.5f);
+    s.kind = 42;
+    EXPECT_EQ(dtm_model_compress(base, 1, &c, &s, nullptr, 0, &out), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(dtm_last_error()).find("unknown compression kind"), std::string::npos);
+    s = magnitude(0.5f);
+    c = 99;
+    EXPECT_EQ(dtm_model_compress(base, 1, &c, &s, nullptr, 0, &out), DTM_ERR_INVALID_ARGUMENT);
+    c = 14;  // the embedding: a lookup table
+    EXPECT_EQ(dtm_model_compress(base, 1, &c, &s, nullptr, 0, &out), DTM_ERR_UNSUPPORTED);
+    int32_t twice[2] = {3, 3};
+    dtm_compression two[2] = {magnitude(0.5f), magnitude(0.5f)};
+    EXPECT_EQ(dtm_model_compress(base, 2, twice, two, nullptr, 0, &out), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(dtm_last_error()).find("listed twice"), std::string::npos);
+    s.kind = DTM_COMPRESS_PRUNE_WANDA;
+    c = 0;
+    EXPECT_EQ(dtm_model_compress(base, 1, &c, &s, nullptr, 0, &out), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(dtm_last_error()).find("calibration"), std::string::npos);
+    EXPECT_EQ(out, nullptr);
+}
+
+TEST_F(Handles, CalibrationNormsOfTheFirstLayerMatchADirectComputation) {
+    dtm_session * s = session(base);
+    const std::vector<int32_t> a = {1, 5, 9, 200}, b = {1, 7, 7, 7, 7, 299};
+    std::vector<int32_t> tokens = a;
+    tokens.insert(tokens.end(), b.begin(), b.end());
+    const int32_t lens[2] = {int32_t(a.size()), int32_t(b.size())};
+    dtm_calibration * cal = nullptr;
+    ASSERT_EQ(dtm_calibrate(s, tokens.data(), lens, 2, &cal), DTM_OK) << dtm_last_error();
+    const auto & m = base->impl;
+    const dtm::ModelConfig & cfg = m->config();
+    // The first layer's attention input depends on the token only.
+    std::vector<double> sums(static_cast<size_t>(cfg.dim), 0.0);
+    std::vector<float> xb(static_cast<size_t>(cfg.dim));
+    for (int32_t t : tokens) {
+        dtm::rmsnorm(xb.data(), m->views().token_embedding + int64_t(t) * cfg.dim, m->views().layers[0].attn_norm,
+                     cfg.dim, cfg.norm_eps);
+        for (int32_t i = 0; i < cfg.dim; ++i) sums[size_t(i)] += double(xb[size_t(i)]) * xb[size_t(i)];
+    }
+    const std::vector<float> got = cal->norms->norms(DTM_COMPONENT_K_PROJ, 0);
+    ASSERT_EQ(got.size(), sums.size());
+    for (size_t i = 0; i < sums.size(); ++i) EXPECT_EQ(got[i], float(std::sqrt(sums[i]))) << i;
+    EXPECT_EQ(cal->norms->tokens(), int64_t(tokens.size()));
+    dtm_calibration_free(cal);
+    dtm_session_free(s);
+}
+
+TEST_F(Handles, CalibrationDoesNotDependOnTheBatchSplit) {
+    std::vector<int32_t> tokens;
+    std::vector<int32_t> lens;
+    for (int32_t s = 0; s < 9; ++s) {
+        lens.push_back(5 + s);
+        for (int32_t i = 0; i < 5 + s; ++i) tokens.push_back(i == 0 ? 1 : (s * 31 + i * 7) % vocab);
+    }
+    std::vector<std::vector<float>> results;
+    for (int32_t max_batch : {8, 512}) {
+        dtm_session_params p = dtm_session_default_params();
+        p.n_threads = 2;
+        p.max_batch_tokens = max_batch;
+        dtm_session * s = nullptr;
+        ASSERT_EQ(dtm_session_create(base, p, &s), DTM_OK);
+        dtm_calibration * cal = nullptr;
+        ASSERT_EQ(dtm_calibrate(s, tokens.data(), lens.data(), int32_t(lens.size()), &cal), DTM_OK);
+        std::vector<float> all;
+        for (dtm_component_kind k : {DTM_COMPONENT_Q_PROJ, DTM_COMPONENT_O_PROJ, DTM_COMPONENT_UP_PROJ,
+                                     DTM_COMPONENT_DOWN_PROJ, DTM_COMPONENT_LM_HEAD}) {
+            for (int32_t l = 0; l < 2; ++l) {
+                const std::vector<float> n = cal->norms->norms(k, l);
+                all.insert(all.end(), n.begin(), n.end());
+            }
+        }
+        results.push_back(all);
+        dtm_calibration_free(cal);
+        dtm_session_free(s);
+    }
+    EXPECT_EQ(results[0], results[1]);
+}
+
+}  // namespace
