@@ -1,0 +1,33 @@
+// quant_kernels.h - which int8 / block kernels run for a kernel path.
+//
+// The table follows the isa of the session's KernelTable (dispatch.h):
+// scalar -> the references; avx2 -> the AVX2 kernels; avx512 -> the AVX-512
+// VNNI kernels when the CPU has VNNI, else the AVX2 int8 / block kernels
+// (the weight-only kernel and the token quantizers need only AVX-512F). Every
+// path is bitwise equal to the scalar reference, so the choice only changes
+// the speed.
+#pragma once
+
+#include "dtm/dtm.h"
+#include "kernels/cpu/int8_gemm.h"
+#include "kernels/cpu/int8_weight_matmul.h"
+#include "kernels/cpu/qblock_gemm.h"
+#include "kernels/cpu/quantize_tokens.h"
+
+namespace dtm::cpu {
+
+struct QuantKernels {
+    dtm_isa isa;        // the path asked for
+    const char * name;  // what runs: "scalar", "avx2", "avx512-vnni", "avx512 (int8 via avx2)"
+    Int8GemmFn int8_gemm;
+    Int8WeightMatmulFn int8_weight_matmul;
+    QBlockGemmFn qblock_gemm;
+    QuantizeTokensInt8Fn quantize_tokens_int8;  // activations of int8_gemm
+    QuantizeTokensQ8_0Fn quantize_tokens_q8_0;  // activations of qblock_gemm
+};
+
+// Throws dtm::Error like kernels(isa): DTM_ERR_INVALID_ARGUMENT for an
+// unresolved or unknown isa, DTM_ERR_UNSUPPORTED for a path the CPU lacks.
+const QuantKernels & quant_kernels(dtm_isa isa);
+
+}  // namespace dtm::cpu
