@@ -6,6 +6,7 @@ import dtm.errors.ReferenceMismatchException;
 import dtm.errors.Status;
 import dtm.model.EvalInput;
 import dtm.model.EvalOutput;
+import dtm.model.LayerRows;
 import dtm.model.Model;
 import dtm.model.Session;
 
@@ -293,6 +294,48 @@ public final class Reference {
      * @throws dtm.errors.ContextOverflowException a sample does not fit the candidate's context
      */
     public EvaluationResult evaluate(Model candidate, EvaluationOptions options) {
+        return evaluate(candidate, options, null);
+    }
+
+    /**
+     * The residual stream entering {@code layer} for every sample of this reference, computed by
+     * {@code model} (normally the base), chunk by chunk as {@code run.chunkSamples()} splits
+     * them; {@code from} (may be null) earlier rows to start from. Candidates that share every
+     * matrix before that layer with {@code model} can then be evaluated from there
+     * ({@link #evaluate(Model, EvaluationOptions, LayerInputCache)}), bitwise as by a full pass.
+     */
+    public LayerInputCache captureLayerInputs(Model model, int layer, LayerInputCache from, RunOptions run) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(run, "run");
+        if (from != null && from.chunkSamples() != run.chunkSamples()) {
+            throw new IllegalArgumentException("the earlier layer inputs were cut into chunks of "
+                    + from.chunkSamples() + " samples, the run asks for " + run.chunkSamples());
+        }
+        requireTokenizer(model);
+        int samples = sampleCount();
+        List<LayerRows> chunks = new ArrayList<>();
+        try (Session session = model.newSession(run.session())) {
+            int index = 0;
+            for (int start = 0; start < samples; start += run.chunkSamples(), index++) {
+                int end = Math.min(samples, start + run.chunkSamples());
+                chunks.add(session.captureLayerInputs(chunkInput(start, end, false, 0),
+                        layer, from == null ? null : from.chunk(index)));
+            }
+        } catch (RuntimeException e) {
+            chunks.forEach(LayerRows::close);
+            throw e;
+        }
+        return new LayerInputCache(layer, run.chunkSamples(), chunks);
+    }
+
+    /**
+     * {@link #evaluate(Model, EvaluationOptions)} starting at the layer of {@code from} (null: a
+     * full pass); the run's chunk size must be the one the rows were captured with.
+     *
+     * @throws dtm.errors.InvalidArgumentException the candidate (or exact-KL base) differs from
+     *                                             the capturing model before that layer
+     */
+    public EvaluationResult evaluate(Model candidate, EvaluationOptions options, LayerInputCache cache) {
         Objects.requireNonNull(candidate, "candidate");
         Objects.requireNonNull(options, "options");
         requireTokenizer(candidate);
@@ -303,6 +346,10 @@ public final class Reference {
         prompts.requireFits(candidate.config().maxSeqLen(), settings.options().n());
         KlMode mode = base != null ? KlMode.EXACT : topK() > 0 ? KlMode.APPROXIMATE : KlMode.NONE;
         RunOptions run = options.run();
+        if (cache != null && cache.chunkSamples() != run.chunkSamples()) {
+            throw new IllegalArgumentException("the layer inputs were cut into chunks of " + cache.chunkSamples()
+                    + " samples, the run asks for " + run.chunkSamples());
+        }
         int samples = sampleCount();
         int cont = contOffsets[samples];
         int k = topK();
@@ -326,16 +373,9 @@ public final class Reference {
                 int to = Math.min(samples, from + run.chunkSamples());
                 int c0 = contOffsets[from];
                 int c1 = contOffsets[to];
-                int[][] chunkPrompts = promptList.subList(from, to).toArray(new int[0][]);
-                int[][] chunkConts = new int[to - from][];
-                for (int s = from; s < to; s++) {
-                    chunkConts[s - from] = continuation(s);
-                }
-                EvalInput input = samplesOf(chunkPrompts, chunkConts,
-                        Arrays.copyOfRange(baseLogprobs, c0, c1), base == null ? k : 0,
-                        base == null && k > 0 ? Arrays.copyOfRange(topkIds, c0 * k, c1 * k) : null,
-                        base == null && k > 0 ? Arrays.copyOfRange(topkLogprobs, c0 * k, c1 * k) : null);
-                EvalOutput out = candidateSession.evaluate(input, baseSession, keep, 0);
+                EvalInput input = chunkInput(from, to, base == null, k);
+                EvalOutput out = candidateSession.evaluate(input, baseSession, keep, 0,
+                        cache == null ? null : cache.chunk(from / run.chunkSamples()));
                 System.arraycopy(out.fdt(), 0, fdt, from, to - from);
                 System.arraycopy(out.sdt(), 0, sdt, from, to - from);
                 System.arraycopy(out.nll(), 0, nll, from, to - from);
@@ -361,6 +401,20 @@ public final class Reference {
                 logprob, baseLogprob, positionKl) : null;
         return new EvaluationResult(mode, settings, candidate.path().toString(), metrics, Aggregates.of(metrics),
                 positions, seconds);
+    }
+
+    /** The evaluation input of samples [from, to); base statistics only when {@code withTopK}. */
+    private EvalInput chunkInput(int from, int to, boolean withTopK, int k) {
+        int c0 = contOffsets[from];
+        int c1 = contOffsets[to];
+        int[][] chunkPrompts = prompts.raw().subList(from, to).toArray(new int[0][]);
+        int[][] chunkConts = new int[to - from][];
+        for (int s = from; s < to; s++) {
+            chunkConts[s - from] = continuation(s);
+        }
+        return samplesOf(chunkPrompts, chunkConts, Arrays.copyOfRange(baseLogprobs, c0, c1), withTopK ? k : 0,
+                withTopK && k > 0 ? Arrays.copyOfRange(topkIds, c0 * k, c1 * k) : null,
+                withTopK && k > 0 ? Arrays.copyOfRange(topkLogprobs, c0 * k, c1 * k) : null);
     }
 
     private void requireTokenizer(Model candidate) {

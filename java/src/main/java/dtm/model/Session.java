@@ -10,6 +10,7 @@ import org.bytedeco.javacpp.IntPointer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * Scratch buffers, KV cache and worker threads for one thread at a time ({@code dtm_session}).
@@ -204,6 +205,18 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
      * @throws dtm.errors.InvalidArgumentException e.g. the base's vocabulary differs, top-k too large
      */
     public EvalOutput evaluate(EvalInput input, Session base, boolean perPosition, int topK) {
+        return evaluate(input, base, perPosition, topK, null);
+    }
+
+    /**
+     * {@link #evaluate(EvalInput, Session, boolean, int)} starting at the layer of {@code from}
+     * (null: a full pass): the layers before it are not run. This session's model (and the
+     * base's) must share every matrix before that layer with the model that captured the rows.
+     *
+     * @throws dtm.errors.InvalidArgumentException the rows are of other samples, or the model
+     *                                             differs before their layer (named)
+     */
+    public EvalOutput evaluate(EvalInput input, Session base, boolean perPosition, int topK, LayerRows from) {
         Objects.requireNonNull(input, "input");
         if (base == this) {
             throw new IllegalArgumentException("the base session must be another session than the candidate's");
@@ -228,19 +241,28 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
         int[] topkIds = topK > 0 ? new int[cont * topK] : null;
         float[] topkLogprobs = topK > 0 ? new float[cont * topK] : null;
         run(handle -> {
-            if (base == null) {
-                evaluateNative(handle, null, input, topK, fdt, sdt, nll, deltaP, kl,
-                        argmax, logprob, baseLogprob, positionKl, topkIds, topkLogprobs);
+            Function<Dtm.dtm_layer_inputs, Void> withRows = rows -> {
+                if (base == null) {
+                    evaluateNative(handle, null, rows, input, topK, fdt, sdt, nll, deltaP, kl,
+                            argmax, logprob, baseLogprob, positionKl, topkIds, topkLogprobs);
+                } else {
+                    base.run(baseHandle -> evaluateNative(handle, baseHandle, rows, input, topK, fdt, sdt, nll,
+                            deltaP, kl, argmax, logprob, baseLogprob, positionKl, topkIds, topkLogprobs));
+                }
+                return null;
+            };
+            if (from == null) {
+                withRows.apply(null);
             } else {
-                base.run(baseHandle -> evaluateNative(handle, baseHandle, input, topK, fdt, sdt, nll,
-                        deltaP, kl, argmax, logprob, baseLogprob, positionKl, topkIds, topkLogprobs));
+                from.use(withRows);
             }
         });
         return new EvalOutput(fdt, sdt, nll, deltaP, kl, argmax, logprob, baseLogprob, positionKl,
                 topK, topkIds, topkLogprobs);
     }
 
-    private static void evaluateNative(Dtm.dtm_session handle, Dtm.dtm_session baseHandle, EvalInput in,
+    private static void evaluateNative(Dtm.dtm_session handle, Dtm.dtm_session baseHandle,
+                                       Dtm.dtm_layer_inputs rows, EvalInput in,
                                        int topK, int[] fdt, int[] sdt, float[] nll, float[] deltaP,
                                        float[] kl, int[] argmax, float[] logprob, float[] baseLogprob,
                                        float[] positionKl, int[] topkIds, float[] topkLogprobs) {
@@ -270,7 +292,8 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
             outputs.fdt(fdtOut).sdt(sdtOut).nll(nllOut).delta_p(deltaOut).kl(klOut)
                     .argmax(argmaxOut).logprob(lpOut).base_logprob(baseLpOut).position_kl(posKlOut)
                     .top_k(topK).topk_ids(topIdsOut).topk_logprobs(topLpOut);
-            Errors.check(Dtm.dtm_evaluate(handle, baseHandle, inputs, outputs),
+            Errors.check(rows == null ? Dtm.dtm_evaluate(handle, baseHandle, inputs, outputs)
+                            : Dtm.dtm_evaluate_from(handle, baseHandle, inputs, rows, outputs),
                     () -> "cannot evaluate " + samples + " sample(s)");
             fdtOut.get(fdt);
             sdtOut.get(sdt);
@@ -298,6 +321,30 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
             decodeLogits = null;
         }
         model.sessionClosed();
+    }
+
+    /**
+     * The residual stream entering {@code layer} (0 .. layers; layers = the final norm) for every
+     * fed token of the samples, computed by this session's model ({@code
+     * dtm_capture_layer_inputs}); {@code from} (may be null): earlier rows of the same samples
+     * and model to start from, so capturing layer after layer costs one pass in all. Close it.
+     */
+    public LayerRows captureLayerInputs(EvalInput input, int layer, LayerRows from) {
+        Objects.requireNonNull(input, "input");
+        return call(handle -> {
+            Dtm.dtm_layer_inputs out = new Dtm.dtm_layer_inputs();
+            try (IntPointer tokens = new IntPointer(input.tokens());
+                 IntPointer promptLens = new IntPointer(input.promptLens());
+                 IntPointer contLens = new IntPointer(input.contLens());
+                 Dtm.dtm_eval_inputs inputs = new Dtm.dtm_eval_inputs()) {
+                inputs.tokens(tokens).prompt_lens(promptLens).cont_lens(contLens).n_samples(input.sampleCount());
+                Function<Dtm.dtm_layer_inputs, Integer> capture =
+                        fromHandle -> Dtm.dtm_capture_layer_inputs(handle, inputs, layer, fromHandle, out);
+                int status = from == null ? capture.apply(null) : from.use(capture);
+                Errors.check(status, () -> "cannot capture the inputs of layer " + layer);
+            }
+            return new LayerRows(out, layer, "inputs of layer " + layer + " of " + model.description());
+        });
     }
 
     /**
