@@ -199,6 +199,55 @@ TEST_F(Handles, BadRequestsAreRejectedAndNameTheComponent) {
     EXPECT_EQ(out, nullptr);
 }
 
+TEST_F(Handles, CandidateFilesRoundTripBitwiseAndOnlyOntoTheirBase) {
+    int32_t comps[4] = {0, 5, 8, 15};  // q_proj 0, up_proj 0, k_proj 1, lm_head
+    dtm_compression settings[4] = {magnitude(0.3f), magnitude(0.97f), {}, {}};
+    settings[2].kind = DTM_COMPRESS_INT8;
+    settings[3].kind = DTM_COMPRESS_Q8_0;
+    dtm_model * cand = nullptr;
+    ASSERT_EQ(dtm_model_compress(base, 4, comps, settings, nullptr, 2, &cand), DTM_OK) << dtm_last_error();
+    const std::string dir = dtm::test::temp_dir();
+    const std::string file = dir + "/cand.safetensors";
+    ASSERT_EQ(dtm_candidate_export(cand, base, file.c_str()), DTM_OK) << dtm_last_error();
+    dtm_model * back = nullptr;
+    ASSERT_EQ(dtm_candidate_load(base, file.c_str(), &back), DTM_OK) << dtm_last_error();
+    EXPECT_EQ(logits(back, kTokens), logits(cand, kTokens));
+    for (int32_t c : comps) {
+        dtm_component_info a{}, b{};
+        dtm_model_component(cand, c, &a);
+        dtm_model_component(back, c, &b);
+        EXPECT_EQ(a.format, b.format);
+        EXPECT_EQ(a.storage_bytes, b.storage_bytes);
+        EXPECT_EQ(weights(cand, c), weights(back, c));
+    }
+    dtm_model_free(back);
+
+    // Onto another base: refused, naming the reason.
+    dtm_model * other = compress_one(base, 3, magnitude(0.5f));
+    back = reinterpret_cast<dtm_model *>(0x1);
+    EXPECT_EQ(dtm_candidate_load(other, file.c_str(), &back), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(dtm_last_error()).find("another base"), std::string::npos) << dtm_last_error();
+    EXPECT_EQ(back, nullptr);
+    dtm_model_free(other);
+
+    // Truncated, foreign and missing files.
+    std::vector<uint8_t> bytes = dtm::test::read_file(file);
+    dtm::test::write_file(dir + "/cut.safetensors", std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2));
+    EXPECT_EQ(dtm_candidate_load(base, (dir + "/cut.safetensors").c_str(), &back), DTM_ERR_MODEL_FORMAT);
+    dtm::test::write_file(dir + "/empty.safetensors", {});
+    EXPECT_EQ(dtm_candidate_load(base, (dir + "/empty.safetensors").c_str(), &back), DTM_ERR_MODEL_FORMAT);
+    const std::string header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    std::vector<uint8_t> foreign(8, 0);
+    foreign[0] = uint8_t(header.size());
+    foreign.insert(foreign.end(), header.begin(), header.end());
+    foreign.insert(foreign.end(), 4, 0);
+    dtm::test::write_file(dir + "/foreign.safetensors", foreign);
+    EXPECT_EQ(dtm_candidate_load(base, (dir + "/foreign.safetensors").c_str(), &back), DTM_ERR_MODEL_FORMAT);
+    EXPECT_NE(std::string(dtm_last_error()).find("not a dtm candidate file"), std::string::npos) << dtm_last_error();
+    EXPECT_EQ(dtm_candidate_load(base, (dir + "/missing.safetensors").c_str(), &back), DTM_ERR_IO);
+    dtm_model_free(cand);
+}
+
 TEST_F(Handles, CalibrationNormsOfTheFirstLayerMatchADirectComputation) {
     dtm_session * s = session(base);
     const std::vector<int32_t> a = {1, 5, 9, 200}, b = {1, 7, 7, 7, 7, 299};

@@ -102,10 +102,29 @@ typedef struct dtm_model_params {
 
 DTM_API dtm_model_params dtm_model_default_params(void);
 
-/* Loads a llama2.c model file (.bin, shared or separate classifier) and its
- * tokenizer.bin. Every size is validated against the file length before any
- * weight is touched. On failure *out is set to NULL. */
+/* Loads a model. `path` is either
+ *  - a llama2.c model file (.bin, shared or separate classifier), with its
+ *    tokenizer.bin (params.tokenizer_path), or
+ *  - a Hugging Face checkpoint directory of the Llama family (Llama 2/3,
+ *    Mistral, TinyLlama, SmolLM, Qwen2): config.json plus model.safetensors,
+ *    or model.safetensors.index.json and its shards; weights F32, F16 or
+ *    BF16 (computed in fp32: see docs/huggingface.md). tokenizer_path is
+ *    ignored: tokenizer.json is read by the Java API, and dtm_tokenize /
+ *    dtm_detokenize / dtm_token_piece answer DTM_ERR_UNSUPPORTED for it.
+ * Every size, offset, dtype and shape is validated against the files before
+ * any weight is touched. Errors: IO, MODEL_FORMAT, TOKENIZER_FORMAT,
+ * UNSUPPORTED (an architecture or config option dtm does not run, named in
+ * the message), NON_FINITE, OUT_OF_MEMORY (also before loading, when the
+ * estimated memory exceeds MemAvailable). On failure *out is set to NULL. */
 DTM_API int32_t dtm_model_load(const char * path, dtm_model_params params, dtm_model ** out);
+
+/* Writes the model as a Hugging Face checkpoint into directory `dir`
+ * (created if needed): config.json (LlamaForCausalLM) and model.safetensors
+ * with fp32 weights, q/k rows permuted to Hugging Face's rotate-half layout.
+ * Loading that directory gives bitwise the same weights and logits. The
+ * tokenizer files are written by the Java API (dtm convert). Each file is
+ * written to a temporary file and renamed. Errors: IO. */
+DTM_API int32_t dtm_model_save_hf(const dtm_model * model, const char * dir);
 
 DTM_API void dtm_model_free(dtm_model * model);
 
@@ -124,6 +143,16 @@ typedef struct dtm_model_config {
     int32_t bos_id;
     int32_t eos_id;
     int64_t n_params;         /* parameters, counting a tied head once */
+    /* appended for Hugging Face checkpoints */
+    int32_t source;           /* 0 = llama2.c file, 1 = Hugging Face checkpoint directory */
+    int32_t rope_scaling;     /* 0 = none, 1 = linear, 2 = dynamic (NTK), 3 = llama3 */
+    float   rope_scaling_factor;      /* 1 when none */
+    float   rope_low_freq_factor;     /* llama3 */
+    float   rope_high_freq_factor;    /* llama3 */
+    int32_t rope_original_max_pos;    /* dynamic, llama3: the trained context; else 0 */
+    int32_t qkv_bias;         /* 1 = q, k, v projections have biases (Qwen2, Llama attention_bias) */
+    int32_t o_bias;           /* 1 = the output projection has a bias (Llama attention_bias) */
+    int32_t mlp_bias;         /* 1 = gate, up, down have biases (Llama mlp_bias) */
 } dtm_model_config;
 
 DTM_API int32_t dtm_model_get_config(const dtm_model * model, dtm_model_config * out);
@@ -191,6 +220,9 @@ DTM_API int32_t dtm_detokenize(const dtm_model * model, const int32_t * tokens, 
 /* The vocabulary entry of one token as stored (may be empty or raw bytes). */
 DTM_API int32_t dtm_token_piece(const dtm_model * model, int32_t token,
                                 char * text, int32_t capacity, int32_t * n_bytes);
+
+/* The merge score of one token in tokenizer.bin (higher merges first). */
+DTM_API int32_t dtm_token_score(const dtm_model * model, int32_t token, float * out);
 
 /* ------------------------------------------------------------------------ */
 /* Sessions: scratch buffers, KV cache and worker threads for one caller      */

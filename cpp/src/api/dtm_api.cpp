@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "dtm/dtm.h"
 #include "kernels/cpu/dispatch.h"
+#include "model/hf_checkpoint.h"
 #include "model/model.h"
 #include "runtime/session.h"
 
@@ -121,8 +122,20 @@ int32_t dtm_model_load(const char * path, dtm_model_params params, dtm_model ** 
         const std::string tok_path = params.tokenizer_path ? std::string(params.tokenizer_path)
                                                            : sibling_tokenizer(model_path);
         auto m = std::make_unique<dtm_model>();
-        m->impl = dtm::Model::load_llama2c(model_path, tok_path, params.check_finite != 0);
+        if (dtm::is_directory(model_path)) {
+            m->impl = dtm::Model::load_hf(model_path, params.check_finite != 0);
+        } else {
+            m->impl = dtm::Model::load_llama2c(model_path, tok_path, params.check_finite != 0);
+        }
         *out = m.release();
+    });
+}
+
+int32_t dtm_model_save_hf(const dtm_model * model, const char * dir) {
+    return guarded([&] {
+        require(model, "model");
+        require(dir, "dir");
+        dtm::save_hf_checkpoint(*model->impl, dir);
     });
 }
 
@@ -147,6 +160,15 @@ int32_t dtm_model_get_config(const dtm_model * model, dtm_model_config * out) {
         out->bos_id = c.bos_id;
         out->eos_id = c.eos_id;
         out->n_params = model->impl->n_params();
+        out->source = model->impl->source() == dtm::Model::Source::kHuggingFace ? 1 : 0;
+        out->rope_scaling = int32_t(c.rope_scaling.kind);
+        out->rope_scaling_factor = c.rope_scaling.factor;
+        out->rope_low_freq_factor = c.rope_scaling.low_freq_factor;
+        out->rope_high_freq_factor = c.rope_scaling.high_freq_factor;
+        out->rope_original_max_pos = c.rope_scaling.original_max_pos;
+        out->qkv_bias = c.qkv_bias ? 1 : 0;
+        out->o_bias = c.o_bias ? 1 : 0;
+        out->mlp_bias = c.mlp_bias ? 1 : 0;
     });
 }
 
@@ -220,6 +242,15 @@ int32_t dtm_token_piece(const dtm_model * model, int32_t token, char * text, int
         require(model, "model");
         check_token(*model->impl, token);
         copy_out(model->impl->tokenizer().piece(token), text, capacity, n_bytes);
+    });
+}
+
+int32_t dtm_token_score(const dtm_model * model, int32_t token, float * out) {
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        check_token(*model->impl, token);
+        *out = model->impl->tokenizer().score(token);
     });
 }
 

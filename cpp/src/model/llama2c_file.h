@@ -24,29 +24,40 @@
 
 namespace dtm {
 
-// Views into the mapping; they own nothing.
+// Views into the mapping (or, for a Hugging Face checkpoint, into the
+// tensors its loader converted); they own nothing. Matrix views are where
+// the matrices are packed from at load. Biases exist only in some Hugging
+// Face models (model_config.h) and are null otherwise.
 struct LayerWeightViews {
-    const float * attn_norm;  // (dim)
-    const float * wq;         // (n_heads*head_dim, dim)
-    const float * wk;         // (n_kv_heads*head_dim, dim)
-    const float * wv;         // (n_kv_heads*head_dim, dim)
-    const float * wo;         // (dim, n_heads*head_dim)
-    const float * mlp_norm;   // (dim)
-    const float * w_gate;     // (hidden_dim, dim)   llama2.c w1
-    const float * w_down;     // (dim, hidden_dim)   llama2.c w2
-    const float * w_up;       // (hidden_dim, dim)   llama2.c w3
+    const float * attn_norm = nullptr;  // (dim)
+    const float * wq = nullptr;         // (n_heads*head_dim, dim)
+    const float * wk = nullptr;         // (n_kv_heads*head_dim, dim)
+    const float * wv = nullptr;         // (n_kv_heads*head_dim, dim)
+    const float * wo = nullptr;         // (dim, n_heads*head_dim)
+    const float * mlp_norm = nullptr;   // (dim)
+    const float * w_gate = nullptr;     // (hidden_dim, dim)   llama2.c w1
+    const float * w_down = nullptr;     // (dim, hidden_dim)   llama2.c w2
+    const float * w_up = nullptr;       // (hidden_dim, dim)   llama2.c w3
+    const float * bq = nullptr;         // (n_heads*head_dim), rows in llama2.c's RoPE order
+    const float * bk = nullptr;         // (n_kv_heads*head_dim), likewise
+    const float * bv = nullptr;         // (n_kv_heads*head_dim)
+    const float * bo = nullptr;         // (dim)
+    const float * b_gate = nullptr;     // (hidden_dim)
+    const float * b_up = nullptr;       // (hidden_dim)
+    const float * b_down = nullptr;     // (dim)
 };
 
 struct WeightViews {
-    const float * token_embedding;  // (vocab, dim)
+    const float * token_embedding = nullptr;  // (vocab, dim)
     std::vector<LayerWeightViews> layers;
-    const float * final_norm;       // (dim)
-    const float * classifier;       // (vocab, dim); == token_embedding when shared
+    const float * final_norm = nullptr;       // (dim)
+    const float * classifier = nullptr;       // (vocab, dim); == token_embedding when shared
     // The RoPE tables the export stored (cos and sin of pos * theta^(-2i/head_dim),
     // computed in fp32 by PyTorch). Modern llama2.c recomputes them; the run.c
     // of July 2023 (the default model's home implementation) reads these.
-    const float * freq_cis_real;    // (seq_len, head_dim/2)
-    const float * freq_cis_imag;    // (seq_len, head_dim/2)
+    // The engine computes its own (runtime/layer_ops.h); null for HF checkpoints.
+    const float * freq_cis_real = nullptr;    // (seq_len, head_dim/2)
+    const float * freq_cis_imag = nullptr;    // (seq_len, head_dim/2)
 };
 
 struct Llama2cFile {

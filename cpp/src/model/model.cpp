@@ -1,6 +1,9 @@
+// model.cpp - loading a model (llama2.c file or Hugging Face checkpoint),
+// its components, and candidates that replace some of its matrices.
 #include "model/model.h"
 
 #include "core/error.h"
+#include "model/hf_checkpoint.h"
 
 namespace dtm {
 
@@ -21,11 +24,14 @@ std::unique_ptr<Model> Model::load_llama2c(const std::string & model_path,
                                            const std::string & tokenizer_path,
                                            bool check_finite) {
     std::unique_ptr<Model> m(new Model());
-    m->file_ = std::make_shared<Llama2cFile>(dtm::load_llama2c(model_path, check_finite));
-    const ModelConfig & c = m->file_->config;
+    auto file = std::make_shared<Llama2cFile>(dtm::load_llama2c(model_path, check_finite));
+    m->weights_owner_ = file;
+    m->config_ = file->config;
+    m->views_ = file->weights;
+    const ModelConfig & c = m->config_;
     m->tokenizer_ = std::make_shared<BpeTokenizer>(BpeTokenizer::load(tokenizer_path, c.vocab_size));
 
-    const WeightViews & w = m->file_->weights;
+    const WeightViews & w = m->views_;
     const int64_t dim = c.dim, hidden = c.hidden_dim, qd = c.q_dim(), kvd = c.kv_dim();
     m->layers_.resize(size_t(c.n_layers));
     for (int32_t l = 0; l < c.n_layers; ++l) {
@@ -38,27 +44,73 @@ std::unique_ptr<Model> Model::load_llama2c(const std::string & model_path,
         L.gate = pack_dense(lw.w_gate, hidden, dim);
         L.up = pack_dense(lw.w_up, hidden, dim);
         L.down = pack_dense(lw.w_down, dim, hidden);
-        m->components_.push_back({layer_name(l, "self_attn.q_proj"), DTM_COMPONENT_Q_PROJ, l, qd, dim});
-        m->components_.push_back({layer_name(l, "self_attn.k_proj"), DTM_COMPONENT_K_PROJ, l, kvd, dim});
-        m->components_.push_back({layer_name(l, "self_attn.v_proj"), DTM_COMPONENT_V_PROJ, l, kvd, dim});
-        m->components_.push_back({layer_name(l, "self_attn.o_proj"), DTM_COMPONENT_O_PROJ, l, dim, qd});
-        m->components_.push_back({layer_name(l, "mlp.gate_proj"), DTM_COMPONENT_GATE_PROJ, l, hidden, dim});
-        m->components_.push_back({layer_name(l, "mlp.up_proj"), DTM_COMPONENT_UP_PROJ, l, hidden, dim});
-        m->components_.push_back({layer_name(l, "mlp.down_proj"), DTM_COMPONENT_DOWN_PROJ, l, dim, hidden});
     }
     m->classifier_ = pack_dense(w.classifier, c.vocab_size, dim);
-    m->components_.push_back({"model.embed_tokens", DTM_COMPONENT_EMBEDDING, -1, c.vocab_size, dim});
-    m->components_.push_back({"lm_head", DTM_COMPONENT_LM_HEAD, -1, c.vocab_size, dim});
+    m->list_components();
+    return m;
+}
 
-    // Parameters: every matrix and norm once; a tied head is the embedding.
+std::unique_ptr<Model> Model::load_hf(const std::string & dir, bool check_finite) {
+    std::unique_ptr<Model> m(new Model());
+    std::shared_ptr<HfCheckpoint> checkpoint = HfCheckpoint::open(dir, check_finite);
+    m->weights_owner_ = checkpoint;
+    m->config_ = checkpoint->config();
+    m->views_ = checkpoint->views();
+    m->source_ = Source::kHuggingFace;
+    const ModelConfig & c = m->config_;
+    m->layers_.resize(size_t(c.n_layers));
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+        LayerLinears & L = m->layers_[size_t(l)];
+        L.q = checkpoint->linear(l, DTM_COMPONENT_Q_PROJ);
+        L.k = checkpoint->linear(l, DTM_COMPONENT_K_PROJ);
+        L.v = checkpoint->linear(l, DTM_COMPONENT_V_PROJ);
+        L.o = checkpoint->linear(l, DTM_COMPONENT_O_PROJ);
+        L.gate = checkpoint->linear(l, DTM_COMPONENT_GATE_PROJ);
+        L.up = checkpoint->linear(l, DTM_COMPONENT_UP_PROJ);
+        L.down = checkpoint->linear(l, DTM_COMPONENT_DOWN_PROJ);
+    }
+    m->classifier_ = c.shared_classifier ? pack_dense(m->views_.token_embedding, c.vocab_size, c.dim)
+                                         : checkpoint->linear(-1, DTM_COMPONENT_LM_HEAD);
+    m->list_components();
+    return m;
+}
+
+void Model::list_components() {
+    const ModelConfig & c = config_;
+    const int64_t dim = c.dim, hidden = c.hidden_dim, qd = c.q_dim(), kvd = c.kv_dim();
+    components_.clear();
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+        components_.push_back({layer_name(l, "self_attn.q_proj"), DTM_COMPONENT_Q_PROJ, l, qd, dim});
+        components_.push_back({layer_name(l, "self_attn.k_proj"), DTM_COMPONENT_K_PROJ, l, kvd, dim});
+        components_.push_back({layer_name(l, "self_attn.v_proj"), DTM_COMPONENT_V_PROJ, l, kvd, dim});
+        components_.push_back({layer_name(l, "self_attn.o_proj"), DTM_COMPONENT_O_PROJ, l, dim, qd});
+        components_.push_back({layer_name(l, "mlp.gate_proj"), DTM_COMPONENT_GATE_PROJ, l, hidden, dim});
+        components_.push_back({layer_name(l, "mlp.up_proj"), DTM_COMPONENT_UP_PROJ, l, hidden, dim});
+        components_.push_back({layer_name(l, "mlp.down_proj"), DTM_COMPONENT_DOWN_PROJ, l, dim, hidden});
+    }
+    components_.push_back({"model.embed_tokens", DTM_COMPONENT_EMBEDDING, -1, c.vocab_size, dim});
+    components_.push_back({"lm_head", DTM_COMPONENT_LM_HEAD, -1, c.vocab_size, dim});
+
+    // Parameters: every matrix, bias and norm once; a tied head is the embedding.
     int64_t n = 0;
-    for (const ComponentInfo & ci : m->components_) {
+    for (const ComponentInfo & ci : components_) {
         if (ci.kind == DTM_COMPONENT_LM_HEAD && c.shared_classifier) continue;
         n += ci.rows * ci.cols;
     }
     n += int64_t(c.n_layers) * 2 * dim + dim;  // attention and MLP norms, final norm
-    m->n_params_ = n;
-    return m;
+    if (c.qkv_bias) n += int64_t(c.n_layers) * (qd + 2 * kvd);
+    if (c.o_bias) n += int64_t(c.n_layers) * dim;
+    if (c.mlp_bias) n += int64_t(c.n_layers) * (2 * hidden + dim);
+    n_params_ = n;
+}
+
+const BpeTokenizer & Model::tokenizer() const {
+    if (!tokenizer_) {
+        throw Error(DTM_ERR_UNSUPPORTED,
+                    "this model is a Hugging Face checkpoint: its tokenizer.json is read by the Java API "
+                    "(dtm.model.Tokenizer), the engine has no tokenizer for it");
+    }
+    return *tokenizer_;
 }
 
 std::shared_ptr<const Linear> Model::linear(int32_t index) const {

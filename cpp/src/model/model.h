@@ -1,7 +1,8 @@
 // model.h - a loaded model as the engine runs it.
 //
 // The file stays mapped (norm weights and the token embedding are read from
-// the mapping); the matrices are packed once into the kernels' panel layout.
+// the mapping; converted once for fp16/bf16 Hugging Face checkpoints); the
+// matrices are packed once into the kernels' panel layout.
 // A Model is immutable after loading and shared by every session using it.
 // Its matrices are held through shared_ptr so that a candidate (a model with
 // some components compressed) shares all unchanged matrices with its base.
@@ -40,9 +41,20 @@ public:
                                                const std::string & tokenizer_path,
                                                bool check_finite);
 
-    const ModelConfig & config() const { return file_->config; }
-    const BpeTokenizer & tokenizer() const { return *tokenizer_; }
-    const WeightViews & views() const { return file_->weights; }
+    // Loads a Hugging Face checkpoint directory (model/hf_checkpoint.h);
+    // throws dtm::Error. Its tokenizer.json is read by the Java API: the
+    // model has no native tokenizer.
+    static std::unique_ptr<Model> load_hf(const std::string & dir, bool check_finite);
+
+    // Where the model was loaded from.
+    enum class Source { kLlama2c, kHuggingFace };
+    Source source() const { return source_; }
+
+    const ModelConfig & config() const { return config_; }
+    // The llama2.c tokenizer; throws dtm::Error(DTM_ERR_UNSUPPORTED) for a
+    // Hugging Face model, which has none in the engine.
+    const BpeTokenizer & tokenizer() const;
+    const WeightViews & views() const { return views_; }
     const LayerLinears & layer(int32_t l) const { return layers_[size_t(l)]; }
     const Linear & classifier() const { return *classifier_; }
     const std::vector<ComponentInfo> & components() const { return components_; }
@@ -60,7 +72,15 @@ public:
 private:
     Model() = default;
     Model(const Model &) = default;
-    std::shared_ptr<const Llama2cFile> file_;
+    // Fills components_ and n_params_ from the config and layers_.
+    void list_components();
+
+    // What views_ point into (the llama2.c file, or the Hugging Face
+    // checkpoint's mappings and converted tensors), kept alive with the model.
+    std::shared_ptr<const void> weights_owner_;
+    ModelConfig config_;
+    WeightViews views_;
+    Source source_ = Source::kLlama2c;
     std::shared_ptr<const BpeTokenizer> tokenizer_;
     std::vector<LayerLinears> layers_;
     std::shared_ptr<const Linear> classifier_;

