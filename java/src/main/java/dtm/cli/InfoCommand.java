@@ -83,16 +83,12 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("%ncomponents (%d):%n", model.components().size());
             out.printf("  %-36s %15s %12s  %-12s %8s %12s%n", "name", "shape", "weights", "format", "sparsity",
                     "bytes");
-            long bytes = 0;
             for (Component comp : model.components()) {
                 out.printf("  %-36s %6d x %-6d %,12d  %-12s %7.2f%% %,12d%n", comp.name(), comp.rows(), comp.cols(),
                         comp.parameterCount(), comp.format().label(), 100 * comp.sparsity(), comp.storageBytes());
-                if (!(comp.kind() == dtm.model.ComponentKind.LM_HEAD && c.sharedClassifier())) {
-                    bytes += comp.storageBytes();
-                }
             }
             out.printf("  %-36s %15s %12s  %-12s %8s %,12d%n", "total (a tied head counted once)", "", "", "", "",
-                    bytes);
+                    model.storageBytes());
         }
         return 0;
     }

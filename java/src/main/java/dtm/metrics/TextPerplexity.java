@@ -40,6 +40,14 @@ public final class TextPerplexity {
      * @throws ContextOverflowException n_ctx is larger than the model's context
      */
     public static PerplexityResult of(Model model, String text, int context, RunOptions run) {
+        return of(model, text, context, 0, run);
+    }
+
+    /**
+     * {@link #of(Model, String, int, RunOptions)} over the first {@code maxWindows} windows of
+     * the text only (0 = all): a cheaper figure for comparing candidates on one text.
+     */
+    public static PerplexityResult of(Model model, String text, int context, int maxWindows, RunOptions run) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(text, "text");
         Objects.requireNonNull(run, "run");
@@ -53,7 +61,13 @@ public final class TextPerplexity {
                     + model.path().getFileName() + " (" + max + " tokens)");
         }
         int[] tokens = model.tokenizer().encode(text, true);
+        if (maxWindows < 0) {
+            throw new IllegalArgumentException("the window limit must be >= 0 (0 = all), got " + maxWindows);
+        }
         int windows = tokens.length / ctx;
+        if (maxWindows > 0) {
+            windows = Math.min(windows, maxWindows);
+        }
         if (windows == 0) {
             throw new IllegalArgumentException("the text has " + tokens.length + " tokens (BOS included), fewer than "
                     + "one window of n_ctx = " + ctx + ": give a longer text or a smaller window");

@@ -115,6 +115,23 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
     }
 
     /**
+     * Bytes of all weight matrices in their storage formats ({@link Component#storageBytes()}),
+     * an uncompressed head that is the token embedding counted once (a compressed one is a
+     * matrix of its own). Norms and biases are not counted.
+     */
+    public long storageBytes() {
+        long bytes = 0;
+        for (Component c : components) {
+            boolean tiedHead = c.kind() == ComponentKind.LM_HEAD && config.sharedClassifier()
+                    && c.format() == WeightFormat.FP32 && c.sparsity() == 0;
+            if (!tiedHead) {
+                bytes += c.storageBytes();
+            }
+        }
+        return bytes;
+    }
+
+    /**
      * The model's tokenizer (valid while the model is open): {@link NativeTokenizer} for a
      * llama2.c model, {@link HfTokenizer} (loaded on first use) for a Hugging Face checkpoint.
      *

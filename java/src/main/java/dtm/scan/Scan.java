@@ -31,7 +31,8 @@ import java.util.TreeSet;
  */
 public final class Scan {
     /** The settings a scan tries when none are given. */
-    public static final List<Compression> DEFAULT_SETTINGS = List.of(Compression.magnitude(0.5),
+    public static final List<Compression> DEFAULT_SETTINGS = List.of(Compression.magnitude(0.25),
+            Compression.magnitude(0.5),
             Compression.magnitude(0.75), Compression.magnitude(0.9), Compression.magnitude(0.95), Compression.int8(),
             Compression.int8Outlier(Compression.DEFAULT_OUTLIER_THRESHOLD), Compression.q4_0());
 

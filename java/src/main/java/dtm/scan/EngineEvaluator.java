@@ -1,0 +1,268 @@
+package dtm.scan;
+
+import dtm.compress.Plan;
+import dtm.metrics.EvaluationOptions;
+import dtm.metrics.EvaluationResult;
+import dtm.metrics.LayerInputCache;
+import dtm.metrics.Progress;
+import dtm.metrics.Reference;
+import dtm.metrics.RunOptions;
+import dtm.metrics.TextPerplexity;
+import dtm.model.Calibration;
+import dtm.model.Component;
+import dtm.model.Compression;
+import dtm.model.Model;
+import dtm.model.WeightFormat;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The plan searches' measurements done with the native engine: every candidate is built from
+ * the base ({@link Plan#apply}, {@link Model#compress}) and evaluated against the base's
+ * reference.
+ *
+ * <p>What makes a search affordable:
+ * <ul>
+ *   <li>A measurement of one component pruned on top of the empty plan is a scan cell; when the
+ *       scan has it, it is read from there (the same candidate, bitwise the same result).</li>
+ *   <li>Every measurement is remembered, so the FDT-guided search and its perplexity-guided
+ *       baseline pay once for the candidates they share.</li>
+ *   <li>For {@link #measure(Plan, String, double)} the current plan's candidate is built once;
+ *       each component is pruned further on that candidate (the same weights as applying the
+ *       longer chain to the base), and with cached layer inputs its evaluation starts at the
+ *       component's layer from the current candidate's residual stream (DESIGN.md §3).</li>
+ * </ul>
+ * Close it: it holds the current candidate and its layer inputs.
+ */
+public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, AutoCloseable {
+    private final Model base;
+    private final Reference reference;
+    private final Calibration calibration;
+    private final ScanResult scan;
+    private final List<String> scanned;
+    private final boolean cacheLayerInputs;
+    private final RunOptions run;
+    private final EvaluationOptions evaluation;
+    private final Map<String, CellMeasurement> measured = new HashMap<>();
+
+    private String currentKey;
+    private Model current;
+    private LayerInputCache cache;
+    private int evaluations;
+
+    /**
+     * @param base             the base model; stays open while this is used
+     * @param reference        the base's reference
+     * @param calibration      for plans with Wanda; may be null
+     * @param scan             a scan of this base and reference whose cells may stand in for
+     *                         measurements; may be null
+     * @param scanned          the components whose parameter-weighted sparsity and int8 share a
+     *                         {@link PlanOutcome} reports
+     * @param cacheLayerInputs start single-component measurements at the component's layer
+     * @param run              sessions and chunking (progress is not reported per evaluation)
+     */
+    public EngineEvaluator(Model base, Reference reference, Calibration calibration, ScanResult scan,
+                           List<String> scanned, boolean cacheLayerInputs, RunOptions run) {
+        this.base = Objects.requireNonNull(base, "base");
+        this.reference = Objects.requireNonNull(reference, "reference");
+        this.calibration = calibration;
+        this.scan = scan;
+        this.scanned = List.copyOf(scanned);
+        this.cacheLayerInputs = cacheLayerInputs;
+        this.run = Objects.requireNonNull(run, "run").withProgress(Progress.NONE);
+        this.evaluation = EvaluationOptions.defaults().withRun(this.run);
+        reference.requireBase(base);
+    }
+
+    /** How many candidates this evaluator has evaluated with the engine (not read from the scan or remembered). */
+    public int evaluations() {
+        return evaluations;
+    }
+
+    @Override
+    public CellMeasurement measure(Plan plan) {
+        String key = keyOf(plan);
+        CellMeasurement known = measured.get(key);
+        if (known != null) {
+            return known;
+        }
+        CellMeasurement m;
+        try (Model candidate = plan.apply(base, calibration, threads())) {
+            m = measurementOf(evaluate(candidate, null));
+        }
+        measured.put(key, m);
+        return m;
+    }
+
+    @Override
+    public CellMeasurement measure(Plan currentPlan, String component, double totalSparsity) {
+        String planKey = keyOf(currentPlan);
+        String key = planKey + "\n+" + component + "=" + Compression.magnitude(totalSparsity);
+        CellMeasurement known = measured.get(key);
+        if (known != null) {
+            return known;
+        }
+        if (scan != null && currentPlan.entries().isEmpty()) {
+            ScanCell cell = scanCell(component, totalSparsity);
+            if (cell != null) {
+                CellMeasurement m = new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity());
+                measured.put(key, m);
+                return m;
+            }
+        }
+        int index = indexOf(component);
+        useCurrent(currentPlan, planKey);
+        LayerInputCache inputs = cacheLayerInputs ? layerInputs(layerOf(base.components().get(index))) : null;
+        CellMeasurement m;
+        try (Model candidate = current.compress(Map.of(index, Compression.magnitude(totalSparsity)), calibration,
+                threads())) {
+            m = measurementOf(evaluate(candidate, inputs));
+        }
+        measured.put(key, m);
+        return m;
+    }
+
+    @Override
+    public PlanOutcome evaluate(String name, Plan plan) {
+        try (Model candidate = plan.apply(base, calibration, threads())) {
+            EvaluationResult r = evaluate(candidate, null);
+            measured.putIfAbsent(keyOf(plan), measurementOf(r));
+            return outcomeOf(name, plan, candidate, r, Double.NaN);
+        }
+    }
+
+    /**
+     * {@code outcome} with its text perplexity measured: the plan's candidate on {@code text}
+     * in llama.cpp's convention (windows of the model's context), over its first {@code windows}
+     * windows (0 = all).
+     */
+    public PlanOutcome withTextPerplexity(PlanOutcome outcome, String text, int windows) {
+        Objects.requireNonNull(outcome, "outcome");
+        Objects.requireNonNull(text, "text");
+        try (Model candidate = outcome.plan().apply(base, calibration, threads())) {
+            double ppl = TextPerplexity.of(candidate, text, 0, windows, run).perplexity();
+            return new PlanOutcome(outcome.name(), outcome.plan(), outcome.sparsity(), outcome.quantizedShare(),
+                    outcome.fdt75(), outcome.fdtMean(), outcome.sdtMean(), outcome.perplexity(), ppl, outcome.bytes());
+        }
+    }
+
+    @Override
+    public void close() {
+        dropCurrent();
+    }
+
+    private EvaluationResult evaluate(Model candidate, LayerInputCache inputs) {
+        evaluations++;
+        return reference.evaluate(candidate, evaluation, inputs);
+    }
+
+    private static CellMeasurement measurementOf(EvaluationResult r) {
+        return new CellMeasurement(r.fdtQ(75), r.aggregates().tokenPerplexity());
+    }
+
+    private PlanOutcome outcomeOf(String name, Plan plan, Model candidate, EvaluationResult r, double textPpl) {
+        long parameters = 0;
+        double zeros = 0;
+        long naive = 0;
+        for (String s : scanned) {
+            Component c = candidate.components().get(indexOf(s));
+            parameters += c.parameterCount();
+            zeros += c.sparsity() * c.parameterCount();
+            if (c.format() == WeightFormat.INT8) {
+                naive += c.parameterCount();
+            }
+        }
+        double sparsity = parameters == 0 ? 0 : zeros / parameters;
+        double quantized = parameters == 0 ? 0 : (double) naive / parameters;
+        return new PlanOutcome(name, plan, sparsity, quantized, r.fdtQ(75), r.aggregates().fdt().mean(),
+                r.aggregates().sdt().mean(), r.aggregates().tokenPerplexity(), textPpl, candidate.storageBytes());
+    }
+
+    /** Makes {@link #current} the candidate of {@code plan}, dropping the old one and its layer inputs. */
+    private void useCurrent(Plan plan, String key) {
+        if (key.equals(currentKey)) {
+            return;
+        }
+        dropCurrent();
+        current = plan.apply(base, calibration, threads());
+        currentKey = key;
+    }
+
+    private void dropCurrent() {
+        if (cache != null) {
+            cache.close();
+            cache = null;
+        }
+        if (current != null) {
+            current.close();
+            current = null;
+        }
+        currentKey = null;
+    }
+
+    /**
+     * The current candidate's residual stream entering {@code layer}: advanced from the layer
+     * held (so measuring components in layer order costs one pass in all), or captured afresh
+     * when asked for an earlier layer.
+     */
+    private LayerInputCache layerInputs(int layer) {
+        if (cache != null && cache.layer() == layer) {
+            return cache;
+        }
+        LayerInputCache from = cache != null && cache.layer() < layer ? cache : null;
+        LayerInputCache next = reference.captureLayerInputs(current, layer, from, run);
+        if (cache != null) {
+            cache.close();
+        }
+        cache = next;
+        return cache;
+    }
+
+    /**
+     * The scan's cell of {@code component} pruned by magnitude to {@code sparsity}, or null. The
+     * search computes its sparsities (3t/2 of t = 0.2 is 0.30000000000000004), so a setting
+     * within 1e-9 counts: the engine takes the sparsity as a float, the same for both.
+     */
+    private ScanCell scanCell(String component, double sparsity) {
+        for (String setting : scan.settings()) {
+            Compression c = Compression.parse(setting);
+            if (c.kind() == Compression.Kind.MAGNITUDE && Math.abs(c.sparsity() - sparsity) < 1e-9) {
+                return scan.cell(component, setting);
+            }
+        }
+        return null;
+    }
+
+    private int layerOf(Component c) {
+        return c.layer() >= 0 ? c.layer() : base.config().layers();
+    }
+
+    private int indexOf(String component) {
+        List<Component> all = base.components();
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).name().equals(component)) {
+                return i;
+            }
+        }
+        List<String> names = new ArrayList<>();
+        all.forEach(c -> names.add(c.name()));
+        throw new IllegalArgumentException("the base has no component '" + component + "'; it has " + names);
+    }
+
+    private int threads() {
+        return run.session().threads();
+    }
+
+    /** What a plan does, without its description and evidence: equal keys make the same candidate. */
+    private static String keyOf(Plan plan) {
+        StringBuilder b = new StringBuilder();
+        for (Plan.Entry e : plan.entries()) {
+            b.append(e.match()).append('=').append(e.compressions()).append('\n');
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,111 @@
+package dtm.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dtm.compress.Plan;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * dtm scan and dtm plan on the default model, on a few components and prompts: the files they
+ * write, resuming from the checkpoint, and a written plan that dtm eval reproduces.
+ */
+class PlanCliTest {
+    private static final String[] SMALL = {"--components", "model.layers.5.mlp.down_proj,model.layers.5.self_attn.v_proj",
+            "--settings", "magnitude:0.1,magnitude:0.3,int8", "--count", "6", "--prompt-tokens", "16", "-n", "16",
+            "--threads", "2", "--no-progress"};
+
+    @TempDir
+    Path tmp;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream savedOut;
+    private PrintStream savedErr;
+
+    @BeforeEach
+    void capture() {
+        savedOut = System.out;
+        savedErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(savedOut);
+        System.setErr(savedErr);
+    }
+
+    private int run(String command, String... more) {
+        out.reset();
+        err.reset();
+        String[] args = new String[1 + SMALL.length + more.length];
+        args[0] = command;
+        System.arraycopy(SMALL, 0, args, 1, SMALL.length);
+        System.arraycopy(more, 0, args, 1 + SMALL.length, more.length);
+        return Main.run(args);
+    }
+
+    @Test
+    void scanWritesTheReportAndPlanResumesTheSameScan() throws IOException {
+        Path dir = tmp.resolve("report");
+        assertEquals(0, run("scan", "--out", dir.toString()), err.toString());
+        String table = out.toString(StandardCharsets.UTF_8);
+        assertTrue(table.contains("scan        6 cells (2 components x 3 settings)"), table);
+        for (String f : List.of("report.html", "scan.json", "scan-cells.csv", "scan-plans.csv",
+                ScanOptions.CHECKPOINT_FILE)) {
+            assertTrue(Files.isRegularFile(dir.resolve(f)), f);
+        }
+        List<String> checkpoint = Files.readAllLines(dir.resolve(ScanOptions.CHECKPOINT_FILE));
+        assertEquals(1 + 6, checkpoint.size(), "a header and one line per cell");
+
+        assertEquals(0, run("plan", "--out", dir.toString(), "--sparsity", "0.2", "--fdt-threshold", "8",
+                "--ppl-windows", "2"), err.toString());
+        assertEquals(checkpoint, Files.readAllLines(dir.resolve(ScanOptions.CHECKPOINT_FILE)),
+                "the plan resumed the finished scan: no cell was computed again");
+        String plans = out.toString(StandardCharsets.UTF_8);
+        for (String name : List.of("FDT-guided", "uniform magnitude", "perplexity-guided", "FDT-guided int8",
+                "random-order int8")) {
+            assertTrue(plans.contains("\n" + name + " "), name + " in\n" + plans);
+        }
+        JsonNode scan = new ObjectMapper().readTree(dir.resolve("scan.json").toFile());
+        assertEquals(5, scan.get("plans").size(), scan.toPrettyString());
+        JsonNode fdtGuided = scan.get("plans").get(0);
+        assertTrue(Double.isFinite(fdtGuided.get("textPerplexity").asDouble()), fdtGuided.toString());
+        Path planFile = dir.resolve("plan-fdt-guided-pruning.json");
+        Plan plan = Plan.read(planFile);
+        assertFalse(plan.entries().isEmpty());
+        assertTrue(plan.entries().get(0).evidence().has("steps"), "the plan carries its evidence");
+
+        // dtm eval reproduces the FDT_75 the report gives for the plan.
+        out.reset();
+        err.reset();
+        assertEquals(0, Main.run("eval", "--plan", planFile.toString(), "--count", "6", "--prompt-tokens", "16",
+                "-n", "16", "--threads", "2", "--q", "75", "--json"), err.toString());
+        JsonNode eval = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
+        assertEquals(fdtGuided.get("fdt75").asInt(), eval.at("/fdtQ/0/value").asInt(), eval.toString());
+    }
+
+    @Test
+    void badPlanOptionsAreClearErrors() {
+        assertEquals(Main.EXIT_ERROR, run("plan", "--out", tmp.resolve("x").toString(), "--sparsity", "1.5"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--sparsity must be in (0, 1]"), err.toString());
+        assertEquals(Main.EXIT_ERROR, run("scan", "--out", tmp.resolve("y").toString(), "--settings", "magnitude:2"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("sparsity"), err.toString());
+    }
+}
