@@ -1,16 +1,12 @@
 package dtm.cli;
 
 import dtm.data.DefaultModel;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -25,36 +21,20 @@ class CliTest {
     @TempDir
     Path tmp;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @BeforeAll
     static void fetch() throws IOException {
         files = DefaultModel.fetch();
     }
 
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
-
     private String out() {
-        return out.toString(StandardCharsets.UTF_8);
+        return console.out();
     }
 
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return console.err();
     }
 
     @Test
@@ -73,7 +53,7 @@ class CliTest {
         assertEquals(0, Main.run("generate", "-n", "12", "--isa", "scalar", "--model", files.model().toString(),
                 "Lily and Ben"), err());
         String scalar = out();
-        out.reset();
+        console.resetOut();
         assertEquals(0, Main.run("generate", "-n", "12", "--isa", "auto", "--model", files.model().toString(),
                 "Lily and Ben"), err());
         assertEquals(scalar, out());
@@ -98,14 +78,14 @@ class CliTest {
         assertTrue(message.startsWith("dtm: cannot load model " + missing), message);
         assertEquals(1, message.strip().lines().count(), message);
 
-        err.reset();
+        console.resetErr();
         Path garbage = tmp.resolve("garbage.bin");
         Files.write(garbage, new byte[64]);
         assertEquals(1, Main.run("generate", "--model", garbage.toString(),
                 "--tokenizer", files.tokenizer().toString(), "Hello"));
         assertEquals(1, err().strip().lines().count(), err());
 
-        err.reset();
+        console.resetErr();
         assertEquals(1, Main.run("generate", "--verbose", "--model", missing.toString(), "Hello"));
         assertTrue(err().contains("at dtm."), "--verbose shows the stack trace");
     }
@@ -130,7 +110,7 @@ class CliTest {
     void infoPrintsComponentsAsTextOrJson() {
         assertEquals(0, Main.run("info", "--model", files.model().toString()), err());
         assertTrue(out().contains("model.layers.5.mlp.down_proj"), out());
-        out.reset();
+        console.resetOut();
         assertEquals(0, Main.run("info", "--json", "--model", files.model().toString()), err());
         assertTrue(out().contains("\"vocabSize\" : 32000"), out());
     }

@@ -3,16 +3,12 @@ package dtm.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dtm.data.DefaultModel;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,36 +24,20 @@ class MetricsCliTest {
     @TempDir
     Path tmp;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @BeforeAll
     static void fetch() throws IOException {
         files = DefaultModel.fetch();
     }
 
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
-
     private String out() {
-        return out.toString(StandardCharsets.UTF_8);
+        return console.out();
     }
 
     private String err() {
-        return err.toString(StandardCharsets.UTF_8);
+        return console.err();
     }
 
     @Test
@@ -80,8 +60,7 @@ class MetricsCliTest {
         assertTrue(rows.get(1).startsWith("0,33,32,32,0,"), rows.get(1));
 
         // The reference file now exists: without prompt options it is used as it is.
-        out.reset();
-        err.reset();
+        console.reset();
         assertEquals(0, Main.run("eval", "--reference", ref.toString(), "--exact-kl", "--json", "--q", "0,75,100"),
                 err());
         JsonNode json = new ObjectMapper().readTree(out());
@@ -107,13 +86,13 @@ class MetricsCliTest {
                 "-n", "12", "--top-k", "8", "--threads", "2"), err());
         assertTrue(out().contains("reference   " + ref), out());
         assertTrue(Files.isRegularFile(ref));
-        out.reset();
+        console.resetOut();
         assertEquals(0, Main.run("reference", "--out", ref.toString(), "--count", "4", "--prompt-tokens", "16",
                 "-n", "12", "--top-k", "8"), err());
         assertTrue(out().contains("up to date"), out());
 
         Path candidate = dtm.metrics.PerturbedModelsAccess.noisedCopy(files.model(), tmp);
-        out.reset();
+        console.resetOut();
         assertEquals(0, Main.run("eval", "--reference", ref.toString(), "--candidate", candidate.toString(),
                 "--candidate-tokenizer", files.tokenizer().toString(), "--json", "--positions"), err());
         JsonNode json = new ObjectMapper().readTree(out());
@@ -134,7 +113,7 @@ class MetricsCliTest {
         assertEquals(0, Main.run("reference", "--out", ref.toString(), "--count", "2", "--prompt-tokens", "8",
                 "-n", "4"), err());
         byte[] before = Files.readAllBytes(ref);
-        err.reset();
+        console.resetErr();
         assertEquals(1, Main.run("eval", "--reference", ref.toString(), "--count", "2", "--prompt-tokens", "8",
                 "-n", "5"));
         assertTrue(err().startsWith("dtm: reference " + ref + " was made with other settings: N: 4 in the file, 5 asked"),
@@ -143,7 +122,7 @@ class MetricsCliTest {
         assertArrayEquals(before, Files.readAllBytes(ref));
 
         Files.write(ref, new byte[] {1, 2, 3});
-        err.reset();
+        console.resetErr();
         assertEquals(1, Main.run("reference", "--out", ref.toString(), "--count", "2", "--prompt-tokens", "8",
                 "-n", "4"));
         assertTrue(err().contains("refusing reference file"), err());
@@ -167,7 +146,7 @@ class MetricsCliTest {
         assertTrue(json.get("perplexity").asDouble() > 1.0);
         assertEquals(json.get("windows").asInt(), json.get("windowNll").size());
 
-        out.reset();
+        console.resetOut();
         assertEquals(1, Main.run("perplexity", "--text", text.toString(), "--ctx", "1024"));
         assertTrue(err().startsWith("dtm: "), err());
     }
@@ -176,7 +155,7 @@ class MetricsCliTest {
     void helpListsTheNewCommands() {
         assertEquals(0, Main.run("--help"));
         assertTrue(out().contains("eval") && out().contains("reference") && out().contains("perplexity"), out());
-        out.reset();
+        console.resetOut();
         assertEquals(0, Main.run("eval", "--help"));
         assertTrue(out().contains("--exact-kl") && out().contains("FDT_q"), out());
         assertEquals(2, Main.run("eval", "--q", "120"));

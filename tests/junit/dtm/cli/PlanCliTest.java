@@ -3,15 +3,11 @@ package dtm.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dtm.compress.Plan;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,28 +28,11 @@ class PlanCliTest {
     @TempDir
     Path tmp;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
-
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     private int run(String command, String... more) {
-        out.reset();
-        err.reset();
+        console.reset();
         String[] args = new String[1 + SMALL.length + more.length];
         args[0] = command;
         System.arraycopy(SMALL, 0, args, 1, SMALL.length);
@@ -64,8 +43,8 @@ class PlanCliTest {
     @Test
     void scanWritesTheReportAndPlanResumesTheSameScan() throws IOException {
         Path dir = tmp.resolve("report");
-        assertEquals(0, run("scan", "--out", dir.toString()), err.toString());
-        String table = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, run("scan", "--out", dir.toString()), console.err());
+        String table = console.out();
         assertTrue(table.contains("scan        6 cells (2 components x 3 settings)"), table);
         for (String f : List.of("report.html", "scan.json", "scan-cells.csv", "scan-plans.csv",
                 ScanOptions.CHECKPOINT_FILE)) {
@@ -75,10 +54,10 @@ class PlanCliTest {
         assertEquals(1 + 6, checkpoint.size(), "a header and one line per cell");
 
         assertEquals(0, run("plan", "--out", dir.toString(), "--sparsity", "0.2", "--fdt-threshold", "8",
-                "--ppl-windows", "2"), err.toString());
+                "--ppl-windows", "2"), console.err());
         assertEquals(checkpoint, Files.readAllLines(dir.resolve(ScanOptions.CHECKPOINT_FILE)),
                 "the plan resumed the finished scan: no cell was computed again");
-        String plans = out.toString(StandardCharsets.UTF_8);
+        String plans = console.out();
         for (String name : List.of("FDT-guided", "uniform magnitude", "perplexity-guided", "FDT-guided int8",
                 "random-order int8")) {
             assertTrue(plans.contains("\n" + name + " "), name + " in\n" + plans);
@@ -93,19 +72,18 @@ class PlanCliTest {
         assertTrue(plan.entries().get(0).evidence().has("steps"), "the plan carries its evidence");
 
         // dtm eval reproduces the FDT_75 the report gives for the plan.
-        out.reset();
-        err.reset();
+        console.reset();
         assertEquals(0, Main.run("eval", "--plan", planFile.toString(), "--count", "6", "--prompt-tokens", "16",
-                "-n", "16", "--threads", "2", "--q", "75", "--json"), err.toString());
-        JsonNode eval = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
+                "-n", "16", "--threads", "2", "--q", "75", "--json"), console.err());
+        JsonNode eval = new ObjectMapper().readTree(console.out());
         assertEquals(fdtGuided.get("fdt75").asInt(), eval.at("/fdtQ/0/value").asInt(), eval.toString());
     }
 
     @Test
     void badPlanOptionsAreClearErrors() {
         assertEquals(Main.EXIT_ERROR, run("plan", "--out", tmp.resolve("x").toString(), "--sparsity", "1.5"));
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--sparsity must be in (0, 1]"), err.toString());
+        assertTrue(console.err().contains("--sparsity must be in (0, 1]"), console.err());
         assertEquals(Main.EXIT_ERROR, run("scan", "--out", tmp.resolve("y").toString(), "--settings", "magnitude:2"));
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("sparsity"), err.toString());
+        assertTrue(console.err().contains("sparsity"), console.err());
     }
 }

@@ -15,7 +15,9 @@ import dtm.model.Model;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
 
@@ -105,7 +107,10 @@ public final class Scan {
         ScanCheckpoint checkpoint = options.checkpoint() == null ? null
                 : ScanCheckpoint.open(options.checkpoint(), header(reference, base, indices, settings));
         try {
-            List<ScanCell> cells = new ArrayList<>(checkpoint == null ? List.of() : checkpoint.done());
+            Map<String, ScanCell> cells = new HashMap<>();
+            if (checkpoint != null) {
+                checkpoint.done().forEach(c -> cells.put(key(c.component(), c.setting()), c));
+            }
             RunOptions quiet = options.run().withProgress(dtm.metrics.Progress.NONE);
             EvaluationOptions evaluation = EvaluationOptions.defaults().withRun(quiet);
             options.run().progress().update("scan", cells.size(), total);
@@ -126,7 +131,7 @@ public final class Scan {
                             continue;
                         }
                         for (Compression setting : options.settings()) {
-                            if (find(cells, c.name(), setting.toString()) != null) {
+                            if (cells.containsKey(key(c.name(), setting.toString()))) {
                                 continue;
                             }
                             long t0 = System.nanoTime();
@@ -140,7 +145,7 @@ public final class Scan {
                             if (checkpoint != null) {
                                 checkpoint.append(cell);
                             }
-                            cells.add(cell);
+                            cells.put(key(cell.component(), cell.setting()), cell);
                             options.run().progress().update("scan", cells.size(), total);
                         }
                     }
@@ -190,14 +195,14 @@ public final class Scan {
     }
 
     private static boolean allDone(Model base, List<Integer> indices, int layer, List<String> settings,
-                                   List<ScanCell> cells) {
+                                   Map<String, ScanCell> cells) {
         for (int i : indices) {
             Component c = base.components().get(i);
             if (layerOf(c, base.config().layers()) != layer) {
                 continue;
             }
             for (String s : settings) {
-                if (find(cells, c.name(), s) == null) {
+                if (!cells.containsKey(key(c.name(), s))) {
                     return false;
                 }
             }
@@ -205,21 +210,17 @@ public final class Scan {
         return true;
     }
 
-    private static ScanCell find(List<ScanCell> cells, String component, String setting) {
-        for (ScanCell c : cells) {
-            if (c.component().equals(component) && c.setting().equals(setting)) {
-                return c;
-            }
-        }
-        return null;
+    /** The key of a cell in the map of finished cells. */
+    private static String key(String component, String setting) {
+        return component + '\n' + setting;
     }
 
-    private static List<ScanCell> inOrder(List<ScanCell> cells, Model base, List<Integer> indices,
+    private static List<ScanCell> inOrder(Map<String, ScanCell> cells, Model base, List<Integer> indices,
                                           List<String> settings) {
         List<ScanCell> out = new ArrayList<>();
         for (int i : indices) {
             for (String s : settings) {
-                ScanCell c = find(cells, base.components().get(i).name(), s);
+                ScanCell c = cells.get(key(base.components().get(i).name(), s));
                 if (c != null) {
                     out.add(c);
                 }
