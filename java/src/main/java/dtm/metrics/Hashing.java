@@ -61,6 +61,11 @@ final class Hashing {
         }
     }
 
+    /** SHA-256 of a text's UTF-8 bytes, lower-case hex. */
+    static String text(String text) {
+        return hex(sha256().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
     /** SHA-256 of token sequences: for each, its length then its ids, all int32 little-endian. */
     static String tokens(List<int[]> sequences) {
         MessageDigest digest = sha256();
