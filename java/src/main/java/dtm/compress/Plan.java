@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dtm.data.AtomicFiles;
 import dtm.model.Calibration;
 import dtm.model.Compression;
 import dtm.model.Model;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -221,15 +221,8 @@ public record Plan(String description, List<Entry> entries) {
 
     /** Writes the plan to a file (through a temporary file and a rename). */
     public void write(Path file) {
-        Path absolute = file.toAbsolutePath();
         try {
-            Path tmp = Files.createTempFile(absolute.getParent(), ".plan", ".tmp");
-            try {
-                Files.writeString(tmp, toJson());
-                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.writeString(file, toJson());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the plan " + file + ": " + e.getMessage(), e);
         }
