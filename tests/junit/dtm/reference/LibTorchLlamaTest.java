@@ -25,6 +25,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import dtm.data.DefaultModel;
 import dtm.reference.LibTorchLlama.Precision;
 import dtm.reference.Llama2cFileReader.Part;
 
@@ -268,8 +269,9 @@ class LibTorchLlamaTest {
 
     @Test
     void stories15MGreedyOnceUponATime() throws IOException {
-        Path model = ModelDir.assumeModel();
-        Vocab vocab = Vocab.read(ModelDir.assumeTokenizer(), 32000);
+        DefaultModel.ModelFiles files = DefaultModel.fetch();
+        Path model = files.model();
+        Vocab vocab = Vocab.read(files.tokenizer(), 32000);
         assertArrayEquals(ONCE_UPON_A_TIME, new int[] {1, vocab.id(" Once"), vocab.id(" upon"),
             vocab.id(" a"), vocab.id(" time")}, "ids of the prompt's pieces");
         try (LibTorchLlama ref = LibTorchLlama.load(model)) {
@@ -285,7 +287,7 @@ class LibTorchLlamaTest {
 
     @Test
     void stories15MPathsAndPrecisionsAgree() throws IOException {
-        Path model = ModelDir.assumeModel();
+        Path model = DefaultModel.path();
         int[] seq = concat(ONCE_UPON_A_TIME, ONCE_UPON_A_TIME_GREEDY_30);
         float[] scalar = new ScalarLlama(model, seq.length).logits(seq);
         try (LibTorchLlama fp32 = LibTorchLlama.load(model);

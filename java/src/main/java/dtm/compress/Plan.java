@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dtm.data.AtomicFiles;
 import dtm.model.Calibration;
+import dtm.model.ComponentKind;
 import dtm.model.Compression;
 import dtm.model.Model;
 
@@ -13,12 +15,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * A compression plan: which components get which compression (DESIGN.md §2). Applied to a base it
@@ -92,13 +94,13 @@ public record Plan(String description, List<Entry> entries) {
      * @throws dtm.errors.InvalidArgumentException an entry matches no component
      */
     public Map<Integer, List<Compression>> resolve(Model model) {
-        Map<Integer, List<Compression>> byComponent = new java.util.TreeMap<>();
+        Map<Integer, List<Compression>> byComponent = new TreeMap<>();
         for (Entry e : entries) {
             boolean wildcard = e.match().matches(".*[*?\\[].*");
             for (int index : model.findComponents(e.match())) {
                 // The embedding is a lookup table, not a matrix product: a wildcard passes over
                 // it; naming it explicitly reaches the engine, which says why it cannot be done.
-                if (wildcard && model.components().get(index).kind() == dtm.model.ComponentKind.EMBEDDING) {
+                if (wildcard && model.components().get(index).kind() == ComponentKind.EMBEDDING) {
                     continue;
                 }
                 byComponent.put(index, e.compressions());
@@ -221,15 +223,8 @@ public record Plan(String description, List<Entry> entries) {
 
     /** Writes the plan to a file (through a temporary file and a rename). */
     public void write(Path file) {
-        Path absolute = file.toAbsolutePath();
         try {
-            Path tmp = Files.createTempFile(absolute.getParent(), ".plan", ".tmp");
-            try {
-                Files.writeString(tmp, toJson());
-                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.writeString(file, toJson());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the plan " + file + ": " + e.getMessage(), e);
         }

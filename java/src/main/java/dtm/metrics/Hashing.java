@@ -1,10 +1,12 @@
 package dtm.metrics;
 
+import dtm.data.PackageFetcher;
+
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -45,20 +47,17 @@ final class Hashing {
             if (known != null) {
                 return known;
             }
-            MessageDigest digest = sha256();
-            byte[] buffer = new byte[BUFFER];
-            try (InputStream in = Files.newInputStream(real)) {
-                int n;
-                while ((n = in.read(buffer)) >= 0) {
-                    digest.update(buffer, 0, n);
-                }
-            }
-            String hash = hex(digest.digest());
+            String hash = PackageFetcher.sha256(real);
             FILE_HASHES.put(key, hash);
             return hash;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot hash " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** SHA-256 of a text's UTF-8 bytes, lower-case hex. */
+    static String text(String text) {
+        return hex(sha256().digest(text.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** SHA-256 of token sequences: for each, its length then its ids, all int32 little-endian. */

@@ -226,7 +226,7 @@ public final class Reference {
     /** {@link #defaultPath(ReferenceSettings)} under a given cache directory. */
     public static Path defaultPath(Path cacheDir, ReferenceSettings settings) {
         String key = ReferenceFile.headerKey(settings);
-        String hash = Hashing.hex(Hashing.sha256().digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        String hash = Hashing.text(key);
         return cacheDir.resolve("references")
                 .resolve(settings.base().modelSha256().substring(0, 12) + "-" + hash.substring(0, 16) + EXTENSION);
     }

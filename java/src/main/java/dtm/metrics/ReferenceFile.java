@@ -3,20 +3,16 @@ package dtm.metrics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dtm.data.AtomicFiles;
 import dtm.engine.Engine;
 import dtm.errors.CorruptReferenceException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -72,30 +68,8 @@ final class ReferenceFile {
     static void write(Reference ref, Path file) throws IOException {
         byte[] bytes = encode(ref);
         Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
-        Files.createDirectories(dir);
-        Path part = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
-        try {
-            try (FileChannel channel = FileChannel.open(part, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-                channel.force(true);
-            }
-            if (part.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(part, PosixFilePermissions.fromString("rw-r--r--"));
-            }
-            try {
-                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            syncDirectory(dir);
-        } finally {
-            Files.deleteIfExists(part);
-        }
+        Files.createDirectories(target.getParent());
+        AtomicFiles.write(target, bytes);
     }
 
     static byte[] encode(Reference ref) throws IOException {
@@ -194,14 +168,6 @@ final class ReferenceFile {
             return Engine.version();
         } catch (LinkageError e) {
             return "unknown";
-        }
-    }
-
-    private static void syncDirectory(Path dir) {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // Not every platform can sync a directory; the rename itself is still atomic.
         }
     }
 

@@ -4,13 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dtm.data.AtomicFiles;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -58,8 +58,9 @@ public final class HfTokenizerWriter {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         try {
             Files.createDirectories(dir);
-            writeAtomically(dir.resolve("tokenizer.json"), json.writeValueAsBytes(tokenizerJson(json, pieces, scores)));
-            writeAtomically(dir.resolve("tokenizer_config.json"), json.writeValueAsBytes(tokenizerConfig(json, contextLength)));
+            AtomicFiles.write(dir.resolve("tokenizer.json"), json.writeValueAsBytes(tokenizerJson(json, pieces, scores)));
+            AtomicFiles.write(dir.resolve("tokenizer_config.json"),
+                    json.writeValueAsBytes(tokenizerConfig(json, contextLength)));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the tokenizer to " + dir, e);
         }
@@ -162,16 +163,5 @@ public final class HfTokenizerWriter {
         c.put("legacy", true).put("clean_up_tokenization_spaces", false);
         c.put("model_max_length", contextLength);
         return c;
-    }
-
-    private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path temp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
-        try {
-            Files.write(temp, bytes);
-            Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
     }
 }

@@ -6,10 +6,16 @@ import dtm.engine.NativeHandle;
 import dtm.engine.NativeText;
 import org.bytedeco.javacpp.BytePointer;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -76,7 +82,7 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(options, "options");
         Path absolute = path.toAbsolutePath();
-        boolean checkpoint = java.nio.file.Files.isDirectory(absolute);
+        boolean checkpoint = Files.isDirectory(absolute);
         Path tokenizerPath = options.tokenizer() != null ? options.tokenizer().toAbsolutePath()
                 : checkpoint ? absolute.resolve("tokenizer.json") : absolute.resolveSibling("tokenizer.bin");
         try (BytePointer pathText = NativeText.of(absolute.toString());
@@ -168,12 +174,12 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
             for (String name : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                     "generation_config.json")) {
                 Path from = (name.equals("tokenizer.json") ? tokenizerPath : path.resolve(name));
-                if (java.nio.file.Files.isRegularFile(from) && !from.equals(dir.resolve(name).toAbsolutePath())) {
-                    java.nio.file.Files.copy(from, dir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                if (Files.isRegularFile(from) && !from.equals(dir.resolve(name).toAbsolutePath())) {
+                    Files.copy(from, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot copy the tokenizer files to " + dir, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy the tokenizer files to " + dir, e);
         }
     }
 
@@ -258,7 +264,7 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
                 int[] indices = new int[components.size()];
                 Errors.check(Dtm.dtm_model_find_components(handle, text, indices, indices.length, count),
                         () -> "cannot resolve components '" + pattern + "'");
-                return java.util.Arrays.copyOf(indices, count[0]);
+                return Arrays.copyOf(indices, count[0]);
             }
         });
     }
@@ -273,7 +279,7 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
      * @param threads      threads to compress with; 0 = all CPUs
      * @throws dtm.errors.InvalidArgumentException a bad setting or shape (message names the component)
      */
-    public Model compress(java.util.Map<Integer, Compression> compressions, Calibration calibration, int threads) {
+    public Model compress(Map<Integer, Compression> compressions, Calibration calibration, int threads) {
         Objects.requireNonNull(compressions, "compressions");
         int n = compressions.size();
         int[] indices = new int[n];
@@ -305,9 +311,9 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         });
     }
 
-    /** {@link #compress(java.util.Map, Calibration, int)} of one component, on all CPUs. */
+    /** {@link #compress(Map, Calibration, int)} of one component, on all CPUs. */
     public Model compress(int component, Compression compression) {
-        return compress(java.util.Map.of(component, compression), null, 0);
+        return compress(Map.of(component, compression), null, 0);
     }
 
     /**
