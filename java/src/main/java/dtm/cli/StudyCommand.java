@@ -134,9 +134,10 @@ abstract class StudyCommand implements Callable<Integer> {
 
     private static void printSummary(PrintStream out, PlanStudy.Result result, int n) {
         ScanResult scan = result.scan();
-        out.printf(Locale.ROOT, "scan        %d cells (%d components x %d settings) in %.1f s; N = %d%n",
-                scan.cells().size(), scan.cells().stream().map(ScanCell::component).distinct().count(),
-                scan.settings().size(), scan.seconds(), n);
+        out.printf(Locale.ROOT, "scan        %d cells (%d components x %d settings), N = %d: %.1f s this run, the "
+                        + "cells' own times add up to %.1f s%n", scan.cells().size(),
+                scan.cells().stream().map(ScanCell::component).distinct().count(), scan.settings().size(), n,
+                scan.seconds(), scan.cellSeconds());
         out.println();
         out.printf("%-16s %12s %12s %10s  %s%n", "setting", "FDT_75 = N", "FDT_75>=0.9N", "median", "most harmed");
         for (String setting : scan.settings()) {

@@ -11,7 +11,8 @@ import java.util.Objects;
  * @param n         continuation length N (FDT's largest value)
  * @param settings  the settings scanned, in {@link dtm.model.Compression}'s text form, in order
  * @param cells     every finished cell, in component order then setting order
- * @param seconds   wall time of the whole scan
+ * @param seconds   wall time of this run of the scan (when it resumed from a checkpoint, of the
+ *                  cells left only; see {@link #cellSeconds()})
  */
 public record ScanResult(String base, String reference, int n, List<String> settings, List<ScanCell> cells,
                          double seconds) {
@@ -20,6 +21,15 @@ public record ScanResult(String base, String reference, int n, List<String> sett
         Objects.requireNonNull(reference, "reference");
         settings = List.copyOf(settings);
         cells = List.copyOf(cells);
+    }
+
+    /** Σ of the cells' own wall times, whichever run computed them (layer-input captures not included). */
+    public double cellSeconds() {
+        double s = 0;
+        for (ScanCell c : cells) {
+            s += c.seconds();
+        }
+        return s;
     }
 
     /** The cell of a component and setting, or null when the scan does not have it. */
