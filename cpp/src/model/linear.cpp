@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "model/safetensors_file.h"
 
 namespace dtm {
 
@@ -56,8 +57,7 @@ const StoredTensor & find_stored(const std::vector<StoredTensor> & tensors, cons
         if (t.shape != shape) throw Error(DTM_ERR_MODEL_FORMAT, "stored tensor '" + name + "' has the wrong shape");
         int64_t elements = 1;
         for (int64_t d : shape) elements *= d;
-        const int64_t width = (dtype == "F32" || dtype == "I32") ? 4 : (dtype == "F16" || dtype == "U16") ? 2
-                              : (dtype == "I64") ? 8 : 1;
+        const int64_t width = int64_t(safetensors_dtype_size(dtype));
         if (int64_t(t.bytes.size()) != elements * width) {
             throw Error(DTM_ERR_MODEL_FORMAT, "stored tensor '" + name + "' has " + std::to_string(t.bytes.size()) +
                                                   " bytes, its shape needs " + std::to_string(elements * width));
