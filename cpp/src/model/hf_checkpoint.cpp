@@ -17,6 +17,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "kernels/cpu/quant_math.h"
 #include "model/memory_check.h"
 #include "model/model.h"
 
@@ -279,26 +280,6 @@ std::string read_text(const std::string & path) {
 bool is_file(const std::string & path) {
     struct stat st;
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-float half_to_float(uint16_t h) {
-    const uint32_t sign = uint32_t(h & 0x8000u) << 16;
-    const uint32_t exponent = (h >> 10) & 0x1fu;
-    const uint32_t mantissa = h & 0x3ffu;
-    uint32_t bits;
-    if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);  // infinity, NaN
-    } else if (exponent != 0) {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);  // rebias 15 -> 127
-    } else {
-        // Zero or subnormal: mantissa * 2^-24 is exact in float.
-        const float magnitude = float(mantissa) * 5.9604644775390625e-8f;
-        std::memcpy(&bits, &magnitude, sizeof(bits));
-        bits |= sign;
-    }
-    float out;
-    std::memcpy(&out, &bits, sizeof(out));
-    return out;
 }
 
 float bfloat16_to_float(uint16_t b) {
@@ -628,7 +609,7 @@ std::vector<float> HfCheckpoint::to_fp32(const Located & where) const {
         for (int64_t i = 0; i < n; ++i) {
             uint16_t bits;
             std::memcpy(&bits, t.data + 2 * i, sizeof(bits));
-            out[size_t(i)] = bf16 ? bfloat16_to_float(bits) : half_to_float(bits);
+            out[size_t(i)] = bf16 ? bfloat16_to_float(bits) : cpu::fp16_to_fp32(bits);
         }
     }
     return out;
