@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 
-#include "compress/output_blocks.h"
 #include "compress/quantized_tensors.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -13,6 +12,7 @@
 #include "kernels/cpu/quant_kernels.h"
 #include "kernels/cpu/quant_math.h"
 #include "kernels/cpu/quantize_values.h"
+#include "model/output_blocks.h"
 
 namespace dtm::compress {
 
