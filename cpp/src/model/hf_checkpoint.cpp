@@ -713,7 +713,6 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
     for (int32_t l = 0; l < c.n_layers; ++l) {
         const LayerWeightViews & lw = w.layers[size_t(l)];
         const LayerLinears & L = model.layer(l);
-        const std::shared_ptr<const Linear> matrices[] = {L.q, L.k, L.v, L.o, L.gate, L.up, L.down};
         const float * biases[] = {lw.bq, lw.bk, lw.bv, lw.bo, lw.b_gate, lw.b_up, lw.b_down};
         out.add_copy(layer_tensor(l, "input_layernorm.weight"), {c.dim}, lw.attn_norm, c.dim);
         for (size_t k = 0; k < 7; ++k) {
@@ -722,7 +721,7 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
             const int32_t heads = rope_heads(c, kind);
             const std::string module = layer_tensor(l, component_module(kind));
             std::vector<float> weights(size_t(rows * cols));
-            matrices[k]->dense_weights(weights.data());
+            L.slot(kind)->dense_weights(weights.data());
             out.add(module + ".weight", {rows, cols}, to_hf_rows(std::move(weights), heads, c.head_dim, cols));
             if (biases[k]) {
                 out.add(module + ".bias", {rows}, to_hf_rows(std::vector<float>(biases[k], biases[k] + rows), heads, c.head_dim, 1));

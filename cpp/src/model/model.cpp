@@ -20,6 +20,21 @@ std::string layer_name(int32_t l, const char * suffix) {
 
 }  // namespace
 
+std::shared_ptr<const Linear> & LayerLinears::slot(int32_t k) {
+    static_assert(DTM_COMPONENT_Q_PROJ == 0 && DTM_COMPONENT_K_PROJ == 1 && DTM_COMPONENT_V_PROJ == 2 &&
+                      DTM_COMPONENT_O_PROJ == 3 && DTM_COMPONENT_GATE_PROJ == 4 && DTM_COMPONENT_UP_PROJ == 5 &&
+                      DTM_COMPONENT_DOWN_PROJ == 6,
+                  "slot k is the component of kind k");
+    static std::shared_ptr<const Linear> LayerLinears::* const kSlots[Model::kComponentsPerLayer] = {
+        &LayerLinears::q, &LayerLinears::k, &LayerLinears::v, &LayerLinears::o,
+        &LayerLinears::gate, &LayerLinears::up, &LayerLinears::down};
+    return this->*kSlots[k];
+}
+
+const std::shared_ptr<const Linear> & LayerLinears::slot(int32_t k) const {
+    return const_cast<LayerLinears *>(this)->slot(k);
+}
+
 std::unique_ptr<Model> Model::load_llama2c(const std::string & model_path,
                                            const std::string & tokenizer_path,
                                            bool check_finite) {
@@ -61,13 +76,7 @@ std::unique_ptr<Model> Model::load_hf(const std::string & dir, bool check_finite
     m->layers_.resize(size_t(c.n_layers));
     for (int32_t l = 0; l < c.n_layers; ++l) {
         LayerLinears & L = m->layers_[size_t(l)];
-        L.q = checkpoint->linear(l, DTM_COMPONENT_Q_PROJ);
-        L.k = checkpoint->linear(l, DTM_COMPONENT_K_PROJ);
-        L.v = checkpoint->linear(l, DTM_COMPONENT_V_PROJ);
-        L.o = checkpoint->linear(l, DTM_COMPONENT_O_PROJ);
-        L.gate = checkpoint->linear(l, DTM_COMPONENT_GATE_PROJ);
-        L.up = checkpoint->linear(l, DTM_COMPONENT_UP_PROJ);
-        L.down = checkpoint->linear(l, DTM_COMPONENT_DOWN_PROJ);
+        for (int32_t k = 0; k < kComponentsPerLayer; ++k) L.slot(k) = checkpoint->linear(l, dtm_component_kind(k));
     }
     m->classifier_ = c.shared_classifier ? pack_dense(m->views_.token_embedding, c.vocab_size, c.dim)
                                          : checkpoint->linear(-1, DTM_COMPONENT_LM_HEAD);
@@ -122,9 +131,7 @@ std::shared_ptr<const Linear> Model::linear(int32_t index) const {
     if (index >= n_layer_components) {
         return components_[size_t(index)].kind == DTM_COMPONENT_LM_HEAD ? classifier_ : nullptr;
     }
-    const LayerLinears & L = layers_[size_t(index / Model::kComponentsPerLayer)];
-    const std::shared_ptr<const Linear> * slots[Model::kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
-    return *slots[index % Model::kComponentsPerLayer];
+    return layers_[size_t(index / Model::kComponentsPerLayer)].slot(index % Model::kComponentsPerLayer);
 }
 
 std::unique_ptr<Model> Model::with_linears(
@@ -141,9 +148,7 @@ std::unique_ptr<Model> Model::with_linears(
             m->classifier_ = lin;
             continue;
         }
-        LayerLinears & L = m->layers_[size_t(index / Model::kComponentsPerLayer)];
-        std::shared_ptr<const Linear> * slots[Model::kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
-        *slots[index % Model::kComponentsPerLayer] = lin;
+        m->layers_[size_t(index / Model::kComponentsPerLayer)].slot(index % Model::kComponentsPerLayer) = lin;
     }
     return m;
 }

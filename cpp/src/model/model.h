@@ -29,6 +29,12 @@ struct ComponentInfo {
 // The matrices of one decoder layer.
 struct LayerLinears {
     std::shared_ptr<const Linear> q, k, v, o, gate, up, down;
+
+    // The matrix of the layer's component of kind k (DTM_COMPONENT_Q_PROJ = 0
+    // .. DTM_COMPONENT_DOWN_PROJ = 6, which is also the component order:
+    // q, k, v, o, gate, up, down); k must be in [0, 7).
+    std::shared_ptr<const Linear> & slot(int32_t k);
+    const std::shared_ptr<const Linear> & slot(int32_t k) const;
 };
 
 class Model {
