@@ -289,6 +289,12 @@ float bfloat16_to_float(uint16_t b) {
     return out;
 }
 
+// Whether the mapping holds the tensor's values as usable floats (F32,
+// float-aligned), so they need no converted copy.
+bool is_aligned_f32(const TensorView & t) {
+    return t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0;
+}
+
 int64_t packed_bytes(int64_t rows, int64_t cols) {
     return (rows + cpu::kPanelRows - 1) / cpu::kPanelRows * cpu::kPanelRows * cols * int64_t(sizeof(float));
 }
@@ -472,7 +478,7 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
     for (const auto & [name, shape] : expected_tensors(c)) {
         if (name == "model.embed_tokens.weight") continue;  // a lookup table, counted below
         const TensorView & t = *ck->locate(name).tensor;
-        const bool in_place = t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0;
+        const bool in_place = is_aligned_f32(t);
         if (shape.size() == 2) {
             needed += packed_bytes(shape[0], shape[1]);
             if (!in_place || name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos) {
@@ -483,12 +489,11 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
         }
     }
     const TensorView & embedding = *ck->locate("model.embed_tokens.weight").tensor;
-    if (embedding.dtype != "F32" || reinterpret_cast<uintptr_t>(embedding.data) % alignof(float) != 0) {
+    if (!is_aligned_f32(embedding)) {
         needed += int64_t(c.vocab_size) * c.dim * int64_t(sizeof(float));
     }
     if (c.shared_classifier) needed += packed_bytes(c.vocab_size, c.dim);  // the tied head is packed too
-    ck->resident_bytes_ = needed + largest_temp;
-    require_memory(ck->resident_bytes_, available_memory_bytes(), dir, "fp32 weights, matrices packed");
+    require_memory(needed + largest_temp, available_memory_bytes(), dir, "fp32 weights, matrices packed");
 
     WeightViews & v = ck->views_;
     v.token_embedding = ck->keep("model.embed_tokens.weight", 0);
@@ -625,23 +630,30 @@ void HfCheckpoint::check_finite(const float * p, int64_t n, const std::string & 
     }
 }
 
-const float * HfCheckpoint::keep(const std::string & name, int32_t heads) {
-    const Located & where = locate(name);
+const float * HfCheckpoint::engine_rows(const Located & where, const std::string & name, int32_t heads, int64_t cols,
+                                        std::vector<float> & converted) const {
     const TensorView & t = *where.tensor;
-    const int64_t n = t.n_elements();
-    if (heads == 0 && t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+    if (heads == 0 && is_aligned_f32(t)) {
         const float * p = reinterpret_cast<const float *>(t.data);
-        check_finite(p, n, name);
+        check_finite(p, t.n_elements(), name);
         return p;  // read from the mapping
     }
-    std::vector<float> values = to_fp32(where);
+    converted = to_fp32(where);
     if (heads > 0) {
-        std::vector<float> permuted(values.size());
-        rope_rows_from_hf(values.data(), permuted.data(), heads, config_.head_dim, 1);
-        values.swap(permuted);
+        std::vector<float> permuted(converted.size());
+        rope_rows_from_hf(converted.data(), permuted.data(), heads, config_.head_dim, cols);
+        converted.swap(permuted);
     }
-    check_finite(values.data(), n, name);
-    where.file->release(t);
+    check_finite(converted.data(), t.n_elements(), name);
+    return converted.data();
+}
+
+const float * HfCheckpoint::keep(const std::string & name, int32_t heads) {
+    const Located & where = locate(name);
+    std::vector<float> values;
+    const float * p = engine_rows(where, name, heads, 1, values);
+    if (p != values.data()) return p;  // the mapping's own floats: nothing to keep or release
+    where.file->release(*where.tensor);
     kept_.push_back(std::move(values));
     return kept_.back().data();
 }
@@ -650,25 +662,11 @@ std::shared_ptr<const Linear> HfCheckpoint::linear(int32_t layer, dtm_component_
     const std::string name = kind == DTM_COMPONENT_LM_HEAD ? std::string("lm_head.weight")
                                                            : layer_tensor(layer, component_module(kind)) + ".weight";
     const Located & where = locate(name);
-    const TensorView & t = *where.tensor;
     const auto [rows, cols] = matrix_shape(config_, kind);
-    const int32_t heads = rope_heads(config_, kind);
-    std::shared_ptr<const Linear> out;
-    if (heads == 0 && t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
-        const float * p = reinterpret_cast<const float *>(t.data);
-        check_finite(p, rows * cols, name);
-        out = DenseLinear::from_rows(p, rows, cols);
-    } else {
-        std::vector<float> values = to_fp32(where);
-        if (heads > 0) {
-            std::vector<float> permuted(values.size());
-            rope_rows_from_hf(values.data(), permuted.data(), heads, config_.head_dim, cols);
-            values.swap(permuted);
-        }
-        check_finite(values.data(), rows * cols, name);
-        out = DenseLinear::from_rows(values.data(), rows, cols);
-    }
-    where.file->release(t);
+    std::vector<float> values;
+    const float * p = engine_rows(where, name, rope_heads(config_, kind), cols, values);
+    std::shared_ptr<const Linear> out = DenseLinear::from_rows(p, rows, cols);
+    where.file->release(*where.tensor);
     return out;
 }
 
