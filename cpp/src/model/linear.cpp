@@ -10,14 +10,18 @@
 
 namespace dtm {
 
-DenseLinear::DenseLinear(cpu::PackedMatrix weights) : w_(std::move(weights)) {
-    int64_t n = 0;
-    for (int64_t p = 0; p < w_.n_panels(); ++p) {
-        const float * panel = w_.panel(p);
-        // Padding rows of the last panel are zero and do not count.
-        for (int64_t i = 0; i < w_.cols() * cpu::kPanelRows; ++i) n += panel[i] != 0.0f;
-    }
-    nonzeros_ = n;
+DenseLinear::DenseLinear(cpu::PackedMatrix weights) : w_(std::move(weights)) {}
+
+int64_t DenseLinear::nonzeros() const {
+    return nonzeros_.get([this] {
+        int64_t n = 0;
+        for (int64_t p = 0; p < w_.n_panels(); ++p) {
+            const float * panel = w_.panel(p);
+            // Padding rows of the last panel are zero and do not count.
+            for (int64_t i = 0; i < w_.cols() * cpu::kPanelRows; ++i) n += panel[i] != 0.0f;
+        }
+        return n;
+    });
 }
 
 std::shared_ptr<const DenseLinear> DenseLinear::from_rows(const float * w, int64_t rows, int64_t cols) {
