@@ -119,6 +119,30 @@ TEST_F(Handles, AnEmptyCompressionIsTheBaseBitwise) {
     dtm_model_free(cand);
 }
 
+TEST_F(Handles, FingerprintsFollowTheContentAndEmbeddingCountsAreShared) {
+    dtm_model * same = nullptr;
+    ASSERT_EQ(dtm_model_compress(base, 0, nullptr, nullptr, nullptr, 0, &same), DTM_OK) << dtm_last_error();
+    dtm_model * pruned = compress_one(base, 4, magnitude(0.5f));
+    ASSERT_NE(pruned, nullptr);
+    const std::string fp = base->impl->fingerprint();
+    EXPECT_EQ(fp.size(), 16u);
+    EXPECT_EQ(base->impl->fingerprint(), fp);  // asked again: the same value
+    EXPECT_EQ(same->impl->fingerprint(), fp);  // a candidate of the same content
+    EXPECT_NE(pruned->impl->fingerprint(), fp);
+    EXPECT_EQ(base->impl->fingerprint(), fp);  // the candidate's did not replace the base's
+
+    // The embedding is shared with candidates, and so is its count.
+    const dtm::Model & m = *base->impl;
+    int64_t nonzeros = 0;
+    for (int64_t i = 0; i < int64_t(m.config().vocab_size) * m.config().dim; ++i) {
+        nonzeros += m.views().token_embedding[i] != 0.0f;
+    }
+    EXPECT_EQ(pruned->impl->embedding_nonzeros(), nonzeros);
+    EXPECT_EQ(base->impl->embedding_nonzeros(), nonzeros);
+    dtm_model_free(pruned);
+    dtm_model_free(same);
+}
+
 TEST_F(Handles, ACandidateSharesEveryOtherComponentAndOutlivesItsBase) {
     const std::vector<float> before = logits(base, kTokens);
     dtm_model * cand = compress_one(base, 4, magnitude(0.5f));

@@ -6,7 +6,6 @@
 #include "compress/prune.h"
 #include "compress/quantize.h"
 #include "core/error.h"
-#include "core/fnv.h"
 #include "model/safetensors_file.h"
 
 namespace dtm::compress {
@@ -43,39 +42,13 @@ bool parse_format(const std::string & name, dtm_weight_format * out) {
 
 }  // namespace
 
-std::string model_fingerprint(const Model & model) {
-    const ModelConfig & c = model.config();
-    uint64_t h = kFnvOffsetBasis;
-    const int32_t shape[] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size,
-                             c.max_seq_len};
-    h = fnv1a_words(h, shape, sizeof(shape));
-    const WeightViews & v = model.views();
-    h = fnv1a_words(h, v.token_embedding, sizeof(float) * size_t(c.vocab_size) * size_t(c.dim));
-    for (int32_t l = 0; l < c.n_layers; ++l) {
-        h = fnv1a_words(h, v.layers[size_t(l)].attn_norm, sizeof(float) * size_t(c.dim));
-        h = fnv1a_words(h, v.layers[size_t(l)].mlp_norm, sizeof(float) * size_t(c.dim));
-    }
-    h = fnv1a_words(h, v.final_norm, sizeof(float) * size_t(c.dim));
-    std::vector<float> w;
-    for (int32_t i = 0; i < int32_t(model.components().size()); ++i) {
-        std::shared_ptr<const Linear> lin = model.linear(i);
-        if (!lin) continue;
-        w.resize(size_t(lin->rows() * lin->cols()));
-        lin->dense_weights(w.data());
-        h = fnv1a_words(h, w.data(), w.size() * sizeof(float));
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-    return hex;
-}
-
 void export_candidate(const Model & candidate, const Model & base, const std::string & path) {
     if (candidate.components().size() != base.components().size() || candidate.config().dim != base.config().dim) {
         throw Error(DTM_ERR_INVALID_ARGUMENT, "the candidate is not a model of the base's shape");
     }
     std::map<std::string, std::string> metadata;
     metadata[kVersionKey] = kVersion;
-    metadata[kBaseKey] = model_fingerprint(base);
+    metadata[kBaseKey] = base.fingerprint();
     std::vector<std::vector<StoredTensor>> stored;  // keeps the bytes alive while writing
     std::vector<TensorView> views;
     for (int32_t i = 0; i < int32_t(candidate.components().size()); ++i) {
@@ -104,7 +77,7 @@ std::unique_ptr<Model> load_candidate(const Model & base, const std::string & pa
     }
     auto base_fp = meta.find(kBaseKey);
     if (base_fp == meta.end()) throw Error(DTM_ERR_MODEL_FORMAT, path + " does not name its base model");
-    const std::string ours = model_fingerprint(base);
+    const std::string & ours = base.fingerprint();
     if (base_fp->second != ours) {
         throw Error(DTM_ERR_INVALID_ARGUMENT, path + " was made from another base model (fingerprint " +
                                                   base_fp->second + ", this base is " + ours + ")");

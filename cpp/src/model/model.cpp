@@ -1,8 +1,13 @@
 // model.cpp - loading a model (llama2.c file or Hugging Face checkpoint),
-// its components, and candidates that replace some of its matrices.
+// its components, candidates that replace some of its matrices, and what is
+// computed from a model's content late and once (fingerprint, embedding
+// sparsity).
 #include "model/model.h"
 
+#include <cstdio>
+
 #include "core/error.h"
+#include "core/fnv.h"
 #include "model/hf_checkpoint.h"
 
 namespace dtm {
@@ -137,6 +142,7 @@ std::shared_ptr<const Linear> Model::linear(int32_t index) const {
 std::unique_ptr<Model> Model::with_linears(
     const std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> & replacements) const {
     std::unique_ptr<Model> m(new Model(*this));
+    m->fingerprint_ = std::make_shared<Lazy<std::string>>();  // other matrices, other content
     const int32_t n_layer_components = config().n_layers * Model::kComponentsPerLayer;
     for (const auto & [index, lin] : replacements) {
         std::shared_ptr<const Linear> old = linear(index);
@@ -151,6 +157,43 @@ std::unique_ptr<Model> Model::with_linears(
         m->layers_[size_t(index / Model::kComponentsPerLayer)].slot(index % Model::kComponentsPerLayer) = lin;
     }
     return m;
+}
+
+const std::string & Model::fingerprint() const {
+    return fingerprint_->get([this] {
+        const ModelConfig & c = config_;
+        uint64_t h = kFnvOffsetBasis;
+        const int32_t shape[] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size,
+                                 c.max_seq_len};
+        h = fnv1a_words(h, shape, sizeof(shape));
+        const WeightViews & v = views_;
+        h = fnv1a_words(h, v.token_embedding, sizeof(float) * size_t(c.vocab_size) * size_t(c.dim));
+        for (int32_t l = 0; l < c.n_layers; ++l) {
+            h = fnv1a_words(h, v.layers[size_t(l)].attn_norm, sizeof(float) * size_t(c.dim));
+            h = fnv1a_words(h, v.layers[size_t(l)].mlp_norm, sizeof(float) * size_t(c.dim));
+        }
+        h = fnv1a_words(h, v.final_norm, sizeof(float) * size_t(c.dim));
+        std::vector<float> w;
+        for (int32_t i = 0; i < int32_t(components_.size()); ++i) {
+            std::shared_ptr<const Linear> lin = linear(i);
+            if (!lin) continue;
+            w.resize(size_t(lin->rows() * lin->cols()));
+            lin->dense_weights(w.data());
+            h = fnv1a_words(h, w.data(), w.size() * sizeof(float));
+        }
+        char hex[17];
+        std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+        return std::string(hex);
+    });
+}
+
+int64_t Model::embedding_nonzeros() const {
+    return embedding_nonzeros_->get([this] {
+        const int64_t n = int64_t(config_.vocab_size) * config_.dim;
+        int64_t nonzeros = 0;
+        for (int64_t i = 0; i < n; ++i) nonzeros += views_.token_embedding[i] != 0.0f;
+        return nonzeros;
+    });
 }
 
 }  // namespace dtm
