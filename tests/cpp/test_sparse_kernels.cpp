@@ -239,8 +239,7 @@ TEST_P(SparsePath, KernelsEqualTheReference) {
                 std::vector<float> xt(static_cast<size_t>(cpu::sparse_tile_floats(c.cols)));
                 cpu::transpose_token_tile(x.data(), ldx, n_tokens, c.cols, xt.data());
                 // The tile kernel wants a 64-byte aligned tile.
-                std::unique_ptr<float[], cpu::SparseFree> aligned(
-                    static_cast<float *>(std::aligned_alloc(64, (xt.size() * sizeof(float) + 63) / 64 * 64)));
+                cpu::AlignedArray<float> aligned = cpu::aligned_array<float>(xt.size(), "a test tile");
                 std::copy(xt.begin(), xt.end(), aligned.get());
                 sk_->tile(v, aligned.get(), n_tokens, tile.y.data(), ldy, p0, p1);
                 const std::vector<float> want = ref.written();
