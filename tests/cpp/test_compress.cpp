@@ -29,22 +29,10 @@ struct Handles : ::testing::Test {
     }
     void TearDown() override { dtm_model_free(base); }
 
-    dtm_session * session(dtm_model * m, int threads = 2) {
-        dtm_session_params p = dtm_session_default_params();
-        p.n_threads = threads;
-        dtm_session * s = nullptr;
-        EXPECT_EQ(dtm_session_create(m, p, &s), DTM_OK) << dtm_last_error();
-        return s;
-    }
+    dtm_session * session(dtm_model * m, int threads = 2) { return dtm::test::open_session(m, DTM_ISA_AUTO, threads); }
     std::vector<float> logits(dtm_model * m, const std::vector<int32_t> & tokens) {
-        dtm_session * s = session(m);
-        std::vector<float> out(tokens.size() * size_t(vocab));
-        const int32_t len = int32_t(tokens.size());
-        dtm_score_outputs o{};
-        o.logits = out.data();
-        EXPECT_EQ(dtm_score(s, tokens.data(), &len, 1, o), DTM_OK) << dtm_last_error();
-        dtm_session_free(s);
-        return out;
+        dtm::test::SessionHandle s{session(m)};
+        return dtm::test::score_logits(s.s, {tokens}, vocab);
     }
     std::vector<float> weights(const dtm_model * m, int32_t c) {
         dtm_component_info info{};
