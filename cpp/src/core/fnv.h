@@ -1,11 +1,12 @@
 // fnv.h - 64-bit FNV-1a hashes of byte ranges, for content checks (not
-// cryptographic). Two variants whose values differ; both are recorded in
-// files or compared across runs, so neither may ever change:
-//   fnv1a_bytes - the standard FNV-1a, one byte per step (evaluation tokens
-//                 of cached layer inputs, runtime/layer_inputs.h);
+// cryptographic). Two variants whose values differ:
+//   fnv1a_bytes - the standard FNV-1a, one byte per step: the evaluation
+//                 tokens that cached layer inputs were made for
+//                 (runtime/layer_inputs.h);
 //   fnv1a_words - the same step over 64-bit little-endian words and the tail
-//                 byte by byte, eight times faster: a model's weights on
-//                 export and load of candidate files (their base fingerprint).
+//                 byte by byte, eight times faster: a model's fingerprint
+//                 (Model::fingerprint), which candidate files record, so its
+//                 values must never change.
 // Start from kFnvOffsetBasis and feed ranges in turn: h = fnv1a_*(h, p, n).
 #pragma once
 
