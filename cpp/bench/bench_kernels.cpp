@@ -27,7 +27,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -39,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "core/error.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/matmul.h"
@@ -48,11 +48,10 @@
 namespace {
 
 using namespace dtm::cpu;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using dtm::bench::Clock;
+using dtm::bench::random_floats;
+using dtm::bench::seconds_since;
+using dtm::bench::Timing;
 
 // ---------------------------------------------------------------------------
 // The yardstick: independent FMA chains, registers only.
@@ -181,30 +180,10 @@ void flush_caches() {
     for (size_t i = 0; i < junk.size(); i += 64) junk[i] = v;
 }
 
-struct Timing {
-    double median;  // seconds per call, median sample
-    double best;    // seconds per call, fastest sample (least disturbed by other load)
-};
-
-// Seconds per call of fn: a warm-up, then samples of back-to-back calls (each
-// sample about 2 ms unless cold) until the time budget is spent.
+// Seconds per call of fn: a warm-up, then samples of about 2 ms (one call
+// after a cache flush when cold) until the time budget is spent.
 Timing time_per_call(const std::function<void()> & fn, const Options & opt) {
-    fn();  // warm-up (also pages in and caches what the call touches)
-    const double budget = opt.quick ? 0.1 : 0.5;
-    auto one = Clock::now();
-    fn();
-    const double first = std::max(seconds_since(one), 1e-7);
-    const int64_t calls = opt.cold ? 1 : std::max<int64_t>(1, int64_t(2e-3 / first));
-    std::vector<double> samples;
-    const auto start = Clock::now();
-    while (samples.size() < 5 || (seconds_since(start) < budget && samples.size() < 500)) {
-        if (opt.cold) flush_caches();
-        const auto t0 = Clock::now();
-        for (int64_t c = 0; c < calls; ++c) fn();
-        samples.push_back(seconds_since(t0) / double(calls));
-    }
-    std::sort(samples.begin(), samples.end());
-    return {samples[samples.size() / 2], samples.front()};
+    return dtm::bench::time_per_call(fn, opt.quick ? 0.1 : 0.5, 500, opt.cold ? &flush_caches : nullptr);
 }
 
 // Bytes per second of a plain sequential read of n floats (4 running sums):
@@ -240,14 +219,6 @@ struct Shape {
     const char * name;
     int64_t rows, cols;
 };
-
-std::vector<float> random_values(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(n);
-    for (float & f : v) f = dist(rng);
-    return v;
-}
 
 // Compares a sample of y (first and last tokens, first and last panels, a
 // middle panel) with matmul_ref; exits on the first difference.
@@ -290,9 +261,9 @@ void bench_matmul(const Options & opt, const double peak_of[4], double core_peak
     for (const Shape & s : shapes) {
         if (opt.quick && s.cols > 1000) continue;
         if (std::string(s.name).find(opt.shape_filter) == std::string::npos) continue;
-        const std::vector<float> wv = random_values(size_t(s.rows * s.cols), 1);
+        const std::vector<float> wv = random_floats(size_t(s.rows * s.cols), 1);
         const PackedMatrix w = PackedMatrix::pack(wv.data(), s.rows, s.cols, s.cols);
-        const std::vector<float> x = random_values(size_t(256 * s.cols), 2);
+        const std::vector<float> x = random_floats(size_t(256 * s.cols), 2);
         std::vector<float> y(size_t(256 * s.rows));
         const double read_bps = read_bandwidth(w.panel(0), w.bytes() / sizeof(float), opt);
         for (dtm_isa isa : opt.isas) {
@@ -401,25 +372,13 @@ Options parse(int argc, char ** argv) {
     return opt;
 }
 
-// The 1-minute load average, to judge how disturbed the timings were.
-std::string load_average() {
-    std::FILE * f = std::fopen("/proc/loadavg", "r");
-    if (!f) return "?";
-    char buf[64] = {};
-    const bool ok = std::fgets(buf, sizeof buf, f) != nullptr;
-    std::fclose(f);
-    if (!ok) return "?";
-    std::string s(buf);
-    return s.substr(0, s.find(' '));
-}
-
 }  // namespace
 
 int main(int argc, char ** argv) {
     try {
         const Options opt = parse(argc, argv);
-        std::printf("dtm bench_kernels: best ISA %s, %u CPUs, %s caches, load average %s\n", isa_name(best_isa()),
-                    std::thread::hardware_concurrency(), opt.cold ? "cold" : "warm", load_average().c_str());
+        std::printf("dtm bench_kernels: best ISA %s, %u CPUs, %s caches, load average %.2f\n", isa_name(best_isa()),
+                    std::thread::hardware_concurrency(), opt.cold ? "cold" : "warm", dtm::bench::load_average());
         double peak_of[4] = {0, 0, 0, 0};
         for (dtm_isa isa : {DTM_ISA_AVX2, DTM_ISA_AVX512}) peak_of[isa] = fma_peak(isa);
         double core_peak = std::max(peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
@@ -434,8 +393,8 @@ int main(int argc, char ** argv) {
         // The yardstick again: a peak that moved means the run was disturbed.
         double again[4] = {0, 0, 0, 0};
         for (dtm_isa isa : {DTM_ISA_AVX2, DTM_ISA_AVX512}) again[isa] = fma_peak(isa);
-        std::printf("\nFMA peak per core at the end: avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s; load average %s\n",
-                    again[DTM_ISA_AVX2], again[DTM_ISA_AVX512], load_average().c_str());
+        std::printf("\nFMA peak per core at the end: avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s; load average %.2f\n",
+                    again[DTM_ISA_AVX2], again[DTM_ISA_AVX512], dtm::bench::load_average());
     } catch (const dtm::Error & e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -19,8 +19,6 @@
 // bit for bit, a one-token forward on the scalar reference path.
 // The machine's load average is printed: on a shared machine, trust "best".
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -28,10 +26,10 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "compress/quantize.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dispatch.h"
@@ -43,9 +41,8 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using dtm::bench::random_floats;
+using dtm::bench::Timing;
 
 struct Options {
     bool quick = false;
@@ -54,37 +51,9 @@ struct Options {
     int64_t only_tokens = 0;
 };
 
-struct Timing {
-    double median;  // seconds per call
-    double best;
-};
-
-// A warm-up, then samples of back-to-back calls (about 2 ms each) until the
-// budget is spent (at least 5 samples).
+// A warm-up, then samples of about 2 ms until the budget is spent.
 Timing time_per_call(const std::function<void()> & fn, const Options & opt) {
-    fn();
-    const auto one = Clock::now();
-    fn();
-    const double first = std::max(seconds_since(one), 1e-7);
-    const int64_t calls = std::max<int64_t>(1, int64_t(2e-3 / first));
-    const double budget = opt.quick ? 0.05 : 0.2;
-    std::vector<double> samples;
-    const auto start = Clock::now();
-    while (samples.size() < 5 || (seconds_since(start) < budget && samples.size() < 200)) {
-        const auto t0 = Clock::now();
-        for (int64_t c = 0; c < calls; ++c) fn();
-        samples.push_back(seconds_since(t0) / double(calls));
-    }
-    std::sort(samples.begin(), samples.end());
-    return {samples[samples.size() / 2], samples.front()};
-}
-
-std::vector<float> random_values(size_t n, uint32_t seed, float lo, float hi) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(n);
-    for (float & f : v) f = dist(rng);
-    return v;
+    return dtm::bench::time_per_call(fn, opt.quick ? 0.05 : 0.2, 200);
 }
 
 struct Shape {
@@ -135,8 +104,8 @@ void bench_linears(const Options & opt, dtm_isa isa) {
     for (const Shape & s : shapes) {
         if (std::string(s.name).find(opt.shape_filter) == std::string::npos) continue;
         if (opt.quick && s.cols > 1000) continue;
-        const std::vector<float> w = random_values(static_cast<size_t>(s.rows * s.cols), 1, -0.1f, 0.1f);
-        const std::vector<float> x = random_values(static_cast<size_t>(256 * s.cols), 2, -2.0f, 2.0f);
+        const std::vector<float> w = random_floats(static_cast<size_t>(s.rows * s.cols), 1, -0.1f, 0.1f);
+        const std::vector<float> x = random_floats(static_cast<size_t>(256 * s.cols), 2, -2.0f, 2.0f);
         std::vector<float> y(static_cast<size_t>(256 * s.rows));
         std::vector<std::shared_ptr<const dtm::Linear>> linears;
         for (const Format & f : kFormats) linears.push_back(make_linear(f, w, s));
@@ -175,13 +144,13 @@ void bench_bare_kernels(const Options & opt, dtm_isa isa) {
     for (const Shape & s : shapes) {
         if (std::string(s.name).find(opt.shape_filter) == std::string::npos) continue;
         if (opt.quick && s.cols > 1000) continue;
-        const std::vector<float> w = random_values(static_cast<size_t>(s.rows * s.cols), 3, -0.1f, 0.1f);
+        const std::vector<float> w = random_floats(static_cast<size_t>(s.rows * s.cols), 3, -0.1f, 0.1f);
         const dtm::cpu::PackedMatrix wf = dtm::cpu::PackedMatrix::pack(w.data(), s.rows, s.cols, s.cols);
         std::vector<int8_t> wq(w.size());
         for (size_t i = 0; i < wq.size(); ++i) wq[i] = static_cast<int8_t>(std::lround(w[i] * 1270.0f));
         const dtm::cpu::Int8Panels wi = dtm::cpu::Int8Panels::pack(wq.data(), s.rows, s.cols);
         const std::vector<float> w_scale(static_cast<size_t>(wi.n_panels() * dtm::cpu::kPanelRows), 1e-3f);
-        const std::vector<float> x = random_values(static_cast<size_t>(256 * s.cols), 4, -2.0f, 2.0f);
+        const std::vector<float> x = random_floats(static_cast<size_t>(256 * s.cols), 4, -2.0f, 2.0f);
         const int64_t ldq = wi.k_groups() * dtm::cpu::kInt8GroupK;
         std::vector<int8_t> xq(static_cast<size_t>(256 * ldq), 0);
         std::vector<int32_t> x_sum(256);
@@ -238,14 +207,10 @@ Options parse(int argc, char ** argv) {
 
 int main(int argc, char ** argv) {
     const Options opt = parse(argc, argv);
-    double load[3] = {0, 0, 0};
-    if (FILE * f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
-        std::fclose(f);
-    }
     const dtm_isa isa = dtm::cpu::best_isa();
     std::printf("bench_quant: best isa %s, AVX-512 VNNI %s, %d CPUs, load average %.2f\n", dtm::cpu::isa_name(isa),
-                dtm::cpu::cpu_has_avx512_vnni() ? "yes" : "no", dtm::ThreadPool::hardware_threads(), load[0]);
+                dtm::cpu::cpu_has_avx512_vnni() ? "yes" : "no", dtm::ThreadPool::hardware_threads(),
+                dtm::bench::load_average());
     bench_bare_kernels(opt, isa);
     bench_linears(opt, isa);
     return 0;

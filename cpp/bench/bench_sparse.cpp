@@ -18,19 +18,16 @@
 // Warm caches, as in decoding where a layer's weights come back every token
 // (the 4096x4096 layer, 64 MB dense, streams from DRAM anyway). On a shared
 // machine the load average is printed: compare ratios, not absolute times.
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "compress/prune.h"
 #include "compress/sparse_linear.h"
 #include "core/error.h"
@@ -40,9 +37,10 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using dtm::bench::Clock;
+using dtm::bench::random_floats;
+using dtm::bench::same_bits;
+using dtm::bench::seconds_since;
 
 struct Options {
     bool quick = false;
@@ -58,35 +56,9 @@ struct Shape {
     int64_t rows, cols;
 };
 
-// Median seconds per call of fn: a warm-up, then samples of back-to-back calls.
+// Median seconds per call of fn: a warm-up, then samples of about 2 ms.
 double time_per_call(const std::function<void()> & fn, const Options & opt) {
-    fn();
-    const auto one = Clock::now();
-    fn();
-    const double first = std::max(seconds_since(one), 1e-7);
-    const int64_t calls = std::max<int64_t>(1, int64_t(2e-3 / first));
-    const double budget = opt.quick ? 0.04 : 0.15;
-    std::vector<double> samples;
-    const auto start = Clock::now();
-    while (samples.size() < 5 || (seconds_since(start) < budget && samples.size() < 200)) {
-        const auto t0 = Clock::now();
-        for (int64_t c = 0; c < calls; ++c) fn();
-        samples.push_back(seconds_since(t0) / double(calls));
-    }
-    std::sort(samples.begin(), samples.end());
-    return samples[samples.size() / 2];
-}
-
-std::vector<float> random_values(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, 0.05f);
-    std::vector<float> v(n);
-    for (float & f : v) f = dist(rng);
-    return v;
-}
-
-bool same_bits(const std::vector<float> & a, const std::vector<float> & b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    return dtm::bench::time_per_call(fn, opt.quick ? 0.04 : 0.15, 200).median;
 }
 
 void usage() {
@@ -98,10 +70,8 @@ void usage() {
 int run(const Options & opt) {
     const dtm_isa isa = dtm::cpu::resolve_isa(opt.isa);
     const dtm::cpu::KernelTable & kernels = dtm::cpu::kernels(isa);
-    double load[3] = {0, 0, 0};
-    if (getloadavg(load, 3) < 1) load[0] = -1;
     std::printf("bench_sparse: isa %s, load average %.2f; times are medians per call, ratio = dense / sparse\n",
-                kernels.name, load[0]);
+                kernels.name, dtm::bench::load_average());
 
     const Shape shapes[] = {{"attn 288x288", 288, 288},
                             {"w1 768x288", 768, 288},
@@ -117,10 +87,10 @@ int run(const Options & opt) {
                     "ratio", "bytes s/d");
         for (const Shape & shape : shapes) {
             if (!opt.shape_filter.empty() && std::string(shape.name).find(opt.shape_filter) == std::string::npos) continue;
-            const std::vector<float> base = random_values(size_t(shape.rows * shape.cols), 7);
+            const std::vector<float> base = random_floats(size_t(shape.rows * shape.cols), 7);
             for (int64_t n_tokens : token_counts) {
                 if (opt.only_tokens > 0 && n_tokens != opt.only_tokens) continue;
-                const std::vector<float> x = random_values(size_t(n_tokens * shape.cols), 11);
+                const std::vector<float> x = random_floats(size_t(n_tokens * shape.cols), 11);
                 std::vector<float> y_dense(size_t(n_tokens * shape.rows)), y_sparse(y_dense.size());
                 double dense_s = -1.0;
                 for (double sparsity : sparsities) {
@@ -159,7 +129,7 @@ int run(const Options & opt) {
     std::printf("\n== prune() itself (magnitude 90 %% from dense; 2:4; then +5 %% on top)\n");
     const Shape prune_shapes[] = {{"4096x4096", 4096, 4096}, {"32000x288", 32000, 288}};
     for (const Shape & shape : prune_shapes) {
-        std::vector<float> w = random_values(size_t(shape.rows * shape.cols), 3);
+        std::vector<float> w = random_floats(size_t(shape.rows * shape.cols), 3);
         std::vector<float> w24 = w;
         dtm_compression spec{};
         spec.kind = DTM_COMPRESS_PRUNE_MAGNITUDE;

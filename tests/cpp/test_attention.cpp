@@ -21,20 +21,18 @@
 
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/dispatch.h"
+#include "test_support.h"
 
 namespace dtm::cpu {
 namespace {
+
+using test::bits_of;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kGuard = -12345.5f;  // written around out and past the scores; must survive
 constexpr int kGuardFloats = 40;
 
-uint32_t bits_of(float v) {
-    uint32_t b;
-    std::memcpy(&b, &v, sizeof b);
-    return b;
-}
 
 bool same_bits(float a, float b) { return bits_of(a) == bits_of(b) || (std::isnan(a) && std::isnan(b)); }
 

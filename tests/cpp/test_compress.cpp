@@ -29,22 +29,10 @@ struct Handles : ::testing::Test {
     }
     void TearDown() override { dtm_model_free(base); }
 
-    dtm_session * session(dtm_model * m, int threads = 2) {
-        dtm_session_params p = dtm_session_default_params();
-        p.n_threads = threads;
-        dtm_session * s = nullptr;
-        EXPECT_EQ(dtm_session_create(m, p, &s), DTM_OK) << dtm_last_error();
-        return s;
-    }
+    dtm_session * session(dtm_model * m, int threads = 2) { return dtm::test::open_session(m, DTM_ISA_AUTO, threads); }
     std::vector<float> logits(dtm_model * m, const std::vector<int32_t> & tokens) {
-        dtm_session * s = session(m);
-        std::vector<float> out(tokens.size() * size_t(vocab));
-        const int32_t len = int32_t(tokens.size());
-        dtm_score_outputs o{};
-        o.logits = out.data();
-        EXPECT_EQ(dtm_score(s, tokens.data(), &len, 1, o), DTM_OK) << dtm_last_error();
-        dtm_session_free(s);
-        return out;
+        dtm::test::SessionHandle s{session(m)};
+        return dtm::test::score_logits(s.s, {tokens}, vocab);
     }
     std::vector<float> weights(const dtm_model * m, int32_t c) {
         dtm_component_info info{};
@@ -117,6 +105,30 @@ TEST_F(Handles, AnEmptyCompressionIsTheBaseBitwise) {
     ASSERT_EQ(dtm_model_compress(base, 0, nullptr, nullptr, nullptr, 0, &cand), DTM_OK) << dtm_last_error();
     EXPECT_EQ(logits(cand, kTokens), logits(base, kTokens));
     dtm_model_free(cand);
+}
+
+TEST_F(Handles, FingerprintsFollowTheContentAndEmbeddingCountsAreShared) {
+    dtm_model * same = nullptr;
+    ASSERT_EQ(dtm_model_compress(base, 0, nullptr, nullptr, nullptr, 0, &same), DTM_OK) << dtm_last_error();
+    dtm_model * pruned = compress_one(base, 4, magnitude(0.5f));
+    ASSERT_NE(pruned, nullptr);
+    const std::string fp = base->impl->fingerprint();
+    EXPECT_EQ(fp.size(), 16u);
+    EXPECT_EQ(base->impl->fingerprint(), fp);  // asked again: the same value
+    EXPECT_EQ(same->impl->fingerprint(), fp);  // a candidate of the same content
+    EXPECT_NE(pruned->impl->fingerprint(), fp);
+    EXPECT_EQ(base->impl->fingerprint(), fp);  // the candidate's did not replace the base's
+
+    // The embedding is shared with candidates, and so is its count.
+    const dtm::Model & m = *base->impl;
+    int64_t nonzeros = 0;
+    for (int64_t i = 0; i < int64_t(m.config().vocab_size) * m.config().dim; ++i) {
+        nonzeros += m.views().token_embedding[i] != 0.0f;
+    }
+    EXPECT_EQ(pruned->impl->embedding_nonzeros(), nonzeros);
+    EXPECT_EQ(base->impl->embedding_nonzeros(), nonzeros);
+    dtm_model_free(pruned);
+    dtm_model_free(same);
 }
 
 TEST_F(Handles, ACandidateSharesEveryOtherComponentAndOutlivesItsBase) {

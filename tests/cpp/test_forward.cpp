@@ -16,35 +16,14 @@
 
 namespace {
 
+using dtm::test::bitwise_equal;
+using dtm::test::decode_logits;
+using dtm::test::load_model;
+using dtm::test::ModelHandle;
+using dtm::test::open_session;
+using dtm::test::score_logits;
+using dtm::test::SessionHandle;
 using dtm::test::TinyModelSpec;
-
-struct ModelHandle {
-    dtm_model * m = nullptr;
-    ~ModelHandle() { dtm_model_free(m); }
-};
-struct SessionHandle {
-    dtm_session * s = nullptr;
-    ~SessionHandle() { dtm_session_free(s); }
-};
-
-dtm_model * load(const std::string & path) {
-    dtm_model * m = nullptr;
-    const int32_t st = dtm_model_load(path.c_str(), dtm_model_default_params(), &m);
-    EXPECT_EQ(st, DTM_OK) << dtm_last_error();
-    return m;
-}
-
-dtm_session * open_session(dtm_model * m, int isa, int threads, int max_batch = 0, int max_seqs = 0) {
-    dtm_session_params p = dtm_session_default_params();
-    p.isa = isa;
-    p.n_threads = threads;
-    p.max_batch_tokens = max_batch;
-    p.max_sequences = max_seqs;
-    dtm_session * s = nullptr;
-    const int32_t st = dtm_session_create(m, p, &s);
-    EXPECT_EQ(st, DTM_OK) << dtm_last_error();
-    return s;
-}
 
 std::vector<int32_t> random_tokens(int n, int vocab, uint64_t seed) {
     std::vector<int32_t> t(static_cast<size_t>(n));
@@ -56,28 +35,6 @@ std::vector<int32_t> random_tokens(int n, int vocab, uint64_t seed) {
     t[0] = 1;  // BOS
     return t;
 }
-
-// All logits of the given sequences through dtm_score.
-std::vector<float> score_logits(dtm_session * s, const std::vector<std::vector<int32_t>> & seqs, int vocab) {
-    std::vector<int32_t> flat, lens;
-    for (const auto & q : seqs) { flat.insert(flat.end(), q.begin(), q.end()); lens.push_back(int32_t(q.size())); }
-    std::vector<float> logits(flat.size() * size_t(vocab));
-    dtm_score_outputs out{};
-    out.logits = logits.data();
-    EXPECT_EQ(dtm_score(s, flat.data(), lens.data(), int32_t(seqs.size()), out), DTM_OK) << dtm_last_error();
-    return logits;
-}
-
-std::vector<float> decode_logits(dtm_session * s, const std::vector<int32_t> & seq, int vocab) {
-    EXPECT_EQ(dtm_session_reset(s), DTM_OK);
-    std::vector<float> logits(seq.size() * size_t(vocab));
-    for (size_t i = 0; i < seq.size(); ++i) {
-        EXPECT_EQ(dtm_session_decode(s, seq[i], &logits[i * size_t(vocab)]), DTM_OK) << dtm_last_error();
-    }
-    return logits;
-}
-
-bool bitwise_equal(const float * a, const float * b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
 class ForwardLaws : public ::testing::TestWithParam<int> {};  // param: variant of tiny model
 
@@ -93,7 +50,7 @@ TinyModelSpec spec_for(int variant) {
 TEST_P(ForwardLaws, PrefillEqualsDecodeBitwiseOnEveryPath) {
     const TinyModelSpec spec = spec_for(GetParam());
     const std::string path = dtm::test::write_tiny_model(dtm::test::temp_dir(), spec);
-    ModelHandle m{load(path)};
+    ModelHandle m{load_model(path)};
     ASSERT_NE(m.m, nullptr);
     const int vocab = spec.vocab_size;
     const auto seq = random_tokens(37, vocab, 7);
@@ -118,7 +75,7 @@ TEST_P(ForwardLaws, PrefillEqualsDecodeBitwiseOnEveryPath) {
 TEST_P(ForwardLaws, BatchCompositionAndChunkingDoNotChangeLogits) {
     const TinyModelSpec spec = spec_for(GetParam());
     const std::string path = dtm::test::write_tiny_model(dtm::test::temp_dir(), spec);
-    ModelHandle m{load(path)};
+    ModelHandle m{load_model(path)};
     ASSERT_NE(m.m, nullptr);
     const int vocab = spec.vocab_size;
     const std::vector<std::vector<int32_t>> seqs = {
@@ -141,7 +98,7 @@ TEST_P(ForwardLaws, BatchCompositionAndChunkingDoNotChangeLogits) {
 TEST_P(ForwardLaws, GreedyGenerationIsArgmaxOfDecodedLogitsInAnyBatch) {
     const TinyModelSpec spec = spec_for(GetParam());
     const std::string path = dtm::test::write_tiny_model(dtm::test::temp_dir(), spec);
-    ModelHandle m{load(path)};
+    ModelHandle m{load_model(path)};
     ASSERT_NE(m.m, nullptr);
     const int vocab = spec.vocab_size;
     const std::vector<std::vector<int32_t>> prompts = {random_tokens(3, vocab, 11), random_tokens(9, vocab, 12),
@@ -178,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(TinyModels, ForwardLaws, ::testing::Values(0, 1, 2, 3),
 TEST(ForwardScore, StatisticsAgreeWithLogits) {
     TinyModelSpec spec;
     const std::string path = dtm::test::write_tiny_model(dtm::test::temp_dir(), spec);
-    ModelHandle m{load(path)};
+    ModelHandle m{load_model(path)};
     ASSERT_NE(m.m, nullptr);
     const int vocab = spec.vocab_size;
     const auto seq = random_tokens(17, vocab, 5);

@@ -27,27 +27,13 @@
 
 namespace {
 
-using Json = nlohmann::json;
+using dtm::test::bitwise_equal;
+using dtm::test::fails_with;
+using dtm::test::load_model;
+using dtm::test::ModelHandle;
+using dtm::test::SessionHandle;
 
-template <typename F>
-::testing::AssertionResult fails_with(F && f, dtm_status status, std::initializer_list<std::string> fragments) {
-    try {
-        f();
-    } catch (const dtm::Error & e) {
-        if (e.status() != status) {
-            return ::testing::AssertionFailure() << "status " << e.status() << " instead of " << status << ": " << e.what();
-        }
-        for (const std::string & fragment : fragments) {
-            if (std::string(e.what()).find(fragment) == std::string::npos) {
-                return ::testing::AssertionFailure() << "message lacks \"" << fragment << "\": " << e.what();
-            }
-        }
-        return ::testing::AssertionSuccess();
-    } catch (const std::exception & e) {
-        return ::testing::AssertionFailure() << "not a dtm::Error: " << e.what();
-    }
-    return ::testing::AssertionFailure() << "no error thrown";
-}
+using Json = nlohmann::json;
 
 // ---------------------------------------------------------------------------
 // A checkpoint held in memory, to be changed and written back.
@@ -163,42 +149,16 @@ Checkpoint to_half(Checkpoint & c, const std::string & dtype) {
 // ---------------------------------------------------------------------------
 // Models and logits
 
-struct ModelHandle {
-    dtm_model * m = nullptr;
-    ~ModelHandle() { dtm_model_free(m); }
-};
-
-dtm_model * load(const std::string & path) {
-    dtm_model * m = nullptr;
-    EXPECT_EQ(dtm_model_load(path.c_str(), dtm_model_default_params(), &m), DTM_OK) << dtm_last_error();
-    return m;
-}
-
 // All logits of one sequence, by batched scoring and by one-token decoding
 // (checked equal bitwise here, as the forward pass promises).
 std::vector<float> logits_of(dtm_model * m, const std::vector<int32_t> & seq) {
     dtm_model_config cfg;
     EXPECT_EQ(dtm_model_get_config(m, &cfg), DTM_OK);
-    dtm_session_params p = dtm_session_default_params();
-    p.n_threads = 2;
-    dtm_session * s = nullptr;
-    EXPECT_EQ(dtm_session_create(m, p, &s), DTM_OK) << dtm_last_error();
-    std::vector<float> scored(seq.size() * size_t(cfg.vocab_size));
-    dtm_score_outputs out{};
-    out.logits = scored.data();
-    const int32_t len = int32_t(seq.size());
-    EXPECT_EQ(dtm_score(s, seq.data(), &len, 1, out), DTM_OK) << dtm_last_error();
-    std::vector<float> decoded(scored.size());
-    for (size_t t = 0; t < seq.size(); ++t) {
-        EXPECT_EQ(dtm_session_decode(s, seq[t], decoded.data() + t * size_t(cfg.vocab_size)), DTM_OK);
-    }
-    EXPECT_EQ(std::memcmp(scored.data(), decoded.data(), scored.size() * 4), 0) << "prefill and decode differ";
-    dtm_session_free(s);
+    SessionHandle s{dtm::test::open_session(m, DTM_ISA_AUTO, 2)};
+    const std::vector<float> scored = dtm::test::score_logits(s.s, {seq}, cfg.vocab_size);
+    const std::vector<float> decoded = dtm::test::decode_logits(s.s, seq, cfg.vocab_size);
+    EXPECT_TRUE(bitwise_equal(scored, decoded)) << "prefill and decode differ";
     return scored;
-}
-
-bool bitwise_equal(const std::vector<float> & a, const std::vector<float> & b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
 }
 
 std::vector<int32_t> some_tokens(int32_t vocab, int n, uint32_t seed) {
@@ -212,7 +172,7 @@ std::vector<int32_t> some_tokens(int32_t vocab, int n, uint32_t seed) {
 std::pair<std::string, std::string> converted_tiny(const dtm::test::TinyModelSpec & spec) {
     const std::string dir = dtm::test::temp_dir();
     const std::string bin = dtm::test::write_tiny_model(dir, spec);
-    ModelHandle m{load(bin)};
+    ModelHandle m{load_model(bin)};
     EXPECT_EQ(dtm_model_save_hf(m.m, (dir + "/hf").c_str()), DTM_OK) << dtm_last_error();
     return {bin, dir + "/hf"};
 }
@@ -338,7 +298,7 @@ TEST(HfCheckpointTest, ConvertedTinyModelsGiveBitwiseIdenticalLogits) {
             spec.n_kv_heads = gqa ? 2 : 4;
             spec.shared_classifier = shared;
             const auto [bin, hf] = converted_tiny(spec);
-            ModelHandle a{load(bin)}, b{load(hf)};
+            ModelHandle a{load_model(bin)}, b{load_model(hf)};
             ASSERT_TRUE(a.m && b.m);
             dtm_model_config ca, cb;
             dtm_model_get_config(a.m, &ca);
@@ -374,12 +334,12 @@ TEST(HfCheckpointTest, HalfPrecisionAndShardedCheckpointsLoadToTheSameModel) {
         Checkpoint half = Checkpoint::read(hf);
         const Checkpoint rounded = to_half(half, dtype);
         const std::string root = dtm::test::temp_dir();
-        ModelHandle h{load(half.write(root + "/half"))}, f{load(rounded.write(root + "/f32"))};
+        ModelHandle h{load_model(half.write(root + "/half"))}, f{load_model(rounded.write(root + "/f32"))};
         ASSERT_TRUE(h.m && f.m) << dtype;
         EXPECT_TRUE(bitwise_equal(logits_of(h.m, seq), logits_of(f.m, seq))) << dtype;
     }
     const Checkpoint whole = Checkpoint::read(hf);
-    ModelHandle one{load(hf)}, three{load(whole.write(dtm::test::temp_dir() + "/sharded", 3))};
+    ModelHandle one{load_model(hf)}, three{load_model(whole.write(dtm::test::temp_dir() + "/sharded", 3))};
     ASSERT_TRUE(three.m);
     EXPECT_TRUE(bitwise_equal(logits_of(one.m, seq), logits_of(three.m, seq)));
 }
@@ -403,7 +363,7 @@ TEST(HfCheckpointTest, BiasesAreAddedAfterTheProducts) {
             c.set("model.layers." + std::to_string(l) + "." + module + ".bias", {n}, std::vector<float>(size_t(n), 0.0f));
         }
     }
-    ModelHandle plain{load(hf)}, zero{load(c.write(dtm::test::temp_dir() + "/zero"))};
+    ModelHandle plain{load_model(hf)}, zero{load_model(c.write(dtm::test::temp_dir() + "/zero"))};
     ASSERT_TRUE(zero.m);
     dtm_model_config zc;
     dtm_model_get_config(zero.m, &zc);
@@ -414,7 +374,7 @@ TEST(HfCheckpointTest, BiasesAreAddedAfterTheProducts) {
     for (const auto & [module, n] : biases) {
         Checkpoint one = c;
         one.set(std::string("model.layers.1.") + module + ".bias", {n}, std::vector<float>(size_t(n), 0.25f));
-        ModelHandle m{load(one.write(dtm::test::temp_dir() + "/bias"))};
+        ModelHandle m{load_model(one.write(dtm::test::temp_dir() + "/bias"))};
         ASSERT_TRUE(m.m) << module;
         EXPECT_FALSE(bitwise_equal(base_logits, logits_of(m.m, seq))) << module;
     }
@@ -424,7 +384,7 @@ TEST(HfCheckpointTest, BiasesAreAddedAfterTheProducts) {
     std::vector<float> ramp(size_t(cfg.q_dim()));
     for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = float(i) * 0.01f;
     qb.set("model.layers.0.self_attn.q_proj.bias", {cfg.q_dim()}, ramp);
-    ModelHandle qm{load(qb.write(dtm::test::temp_dir() + "/qb"))};
+    ModelHandle qm{load_model(qb.write(dtm::test::temp_dir() + "/qb"))};
     const std::string again = dtm::test::temp_dir() + "/again";
     ASSERT_EQ(dtm_model_save_hf(qm.m, again.c_str()), DTM_OK) << dtm_last_error();
     EXPECT_EQ(Checkpoint::read(again).values("model.layers.0.self_attn.q_proj.bias"), ramp);
@@ -501,14 +461,14 @@ TEST(HfCheckpointTest, DamagedCheckpointsAreRefusedWithClearErrors) {
 TEST(HfCheckpointTest, TheEngineHasNoTokenizerForACheckpoint) {
     dtm::test::TinyModelSpec spec;
     const auto [bin, hf] = converted_tiny(spec);
-    ModelHandle m{load(hf)};
+    ModelHandle m{load_model(hf)};
     int32_t ids[8], n = 0;
     EXPECT_EQ(dtm_tokenize(m.m, "hi", 2, 1, ids, 8, &n), DTM_ERR_UNSUPPORTED);
     EXPECT_NE(std::string(dtm_last_error()).find("tokenizer.json is read by the Java API"), std::string::npos) << dtm_last_error();
     char text[8];
     EXPECT_EQ(dtm_detokenize(m.m, ids, 0, text, 8, &n), DTM_ERR_UNSUPPORTED);
     float score = 0;
-    ModelHandle l{load(bin)};
+    ModelHandle l{load_model(bin)};
     EXPECT_EQ(dtm_token_score(l.m, 300 - 1, &score), DTM_OK);
     EXPECT_EQ(dtm_token_score(m.m, 5, &score), DTM_ERR_UNSUPPORTED);
 }
@@ -598,10 +558,10 @@ TEST(HfCheckpointTest, RopeScalingTables) {
 TEST(HfCheckpointTest, ConvertedDefaultModelGivesBitwiseIdenticalLogits) {
     const std::string dir = dtm::test::default_model_dir();
     if (dir.empty()) GTEST_SKIP() << "DTM_MODEL_DIR is not set";
-    ModelHandle original{load(dir + "/stories15M.bin")};
+    ModelHandle original{load_model(dir + "/stories15M.bin")};
     const std::string hf = dtm::test::temp_dir() + "/stories15M-hf";
     ASSERT_EQ(dtm_model_save_hf(original.m, hf.c_str()), DTM_OK) << dtm_last_error();
-    ModelHandle converted{load(hf)};
+    ModelHandle converted{load_model(hf)};
     ASSERT_TRUE(converted.m);
     const std::vector<int32_t> seq = {1, 9038, 2501, 263, 931, 29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889};
     EXPECT_TRUE(bitwise_equal(logits_of(original.m, seq), logits_of(converted.m, seq)));

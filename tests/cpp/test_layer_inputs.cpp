@@ -94,12 +94,7 @@ struct LayerInputsTest : ::testing::Test {
         return new dtm_model{base->impl->with_linears({{index, dtm::DenseLinear::from_rows(w.data(), lin->rows(), lin->cols())}})};
     }
     dtm_session * session(dtm_model * m, int32_t max_batch = 0) {
-        dtm_session_params p = dtm_session_default_params();
-        p.n_threads = 2;
-        p.max_batch_tokens = max_batch;
-        dtm_session * s = nullptr;
-        EXPECT_EQ(dtm_session_create(m, p, &s), DTM_OK) << dtm_last_error();
-        return s;
+        return dtm::test::open_session(m, DTM_ISA_AUTO, 2, max_batch);
     }
 
     dtm::test::TinyModelSpec spec;

@@ -15,32 +15,8 @@
 
 namespace {
 
+using dtm::test::fails_with;
 using dtm::test::TinyModelSpec;
-
-// Passes when f() throws dtm::Error with `status` and a message holding
-// every fragment.
-template <typename F>
-::testing::AssertionResult fails_with(F && f, dtm_status status,
-                                      std::initializer_list<std::string> fragments) {
-    try {
-        f();
-    } catch (const dtm::Error & e) {
-        if (e.status() != status) {
-            return ::testing::AssertionFailure()
-                   << "status " << e.status() << " instead of " << status << ": " << e.what();
-        }
-        for (const std::string & fragment : fragments) {
-            if (std::string(e.what()).find(fragment) == std::string::npos) {
-                return ::testing::AssertionFailure()
-                       << "message lacks \"" << fragment << "\": " << e.what();
-            }
-        }
-        return ::testing::AssertionSuccess();
-    } catch (const std::exception & e) {
-        return ::testing::AssertionFailure() << "not a dtm::Error: " << e.what();
-    }
-    return ::testing::AssertionFailure() << "no error thrown";
-}
 
 const std::string & scratch() {
     static const std::string dir = dtm::test::temp_dir();

@@ -25,34 +25,21 @@
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/packed_matrix.h"
+#include "test_support.h"
 
 namespace dtm::cpu {
 namespace {
 
+using test::bits_of;
+using test::kSentinelBits;
+using test::random_floats;
+using test::sentinel;
+
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // Written to y before a product, to see which outputs a kernel touched.
-const uint32_t kSentinelBits = 0x7fbadbadu;  // a NaN payload no operation produces
 
-uint32_t bits_of(float v) {
-    uint32_t b;
-    std::memcpy(&b, &v, sizeof b);
-    return b;
-}
 
-float sentinel() {
-    float f;
-    std::memcpy(&f, &kSentinelBits, sizeof f);
-    return f;
-}
-
-std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(n);
-    for (float & f : v) f = dist(rng);
-    return v;
-}
 
 // A product of a rows x cols matrix with n_tokens token rows, with strides
 // ldx >= cols and ldy >= rows, on one kernel path.
@@ -64,9 +51,9 @@ struct Problem {
     Problem(int64_t rows_, int64_t cols_, int64_t n_tokens_, uint32_t seed, int64_t ldx_pad = 0,
             int64_t ldy_pad = 0)
         : rows(rows_), cols(cols_), n_tokens(n_tokens_), ldx(cols_ + ldx_pad), ldy(rows_ + ldy_pad) {
-        const std::vector<float> wv = random_values(size_t(rows * cols), seed);
+        const std::vector<float> wv = random_floats(size_t(rows * cols), seed);
         w = PackedMatrix::pack(wv.data(), rows, cols, cols);
-        x = random_values(size_t(n_tokens * ldx), seed + 1);
+        x = random_floats(size_t(n_tokens * ldx), seed + 1);
     }
 
     // y (n_tokens, ldy) pre-filled with the sentinel, after fn over panels
@@ -109,7 +96,7 @@ TEST(PackedMatrix, RoundTripKeepsEveryWeight) {
     for (int64_t rows : {1, 15, 16, 17, 33, 300}) {
         for (int64_t cols : {1, 7, 513}) {
             const int64_t ld = cols + 3;
-            const std::vector<float> w = random_values(size_t(rows * ld), uint32_t(rows * 1000 + cols));
+            const std::vector<float> w = random_floats(size_t(rows * ld), uint32_t(rows * 1000 + cols));
             const PackedMatrix p = PackedMatrix::pack(w.data(), rows, cols, ld);
             EXPECT_EQ(p.rows(), rows);
             EXPECT_EQ(p.cols(), cols);
@@ -313,8 +300,8 @@ TEST_P(MatmulPath, ExtremeValuesPropagateAsInTheReference) {
     for (int64_t cols : {7, 40, 513}) {
         for (int64_t n_tokens : {1, 3, 13}) {
             const int64_t rows = 33;
-            std::vector<float> wv = random_values(size_t(rows * cols), uint32_t(cols + n_tokens), -4.0f, 4.0f);
-            std::vector<float> xv = random_values(size_t(n_tokens * cols), uint32_t(cols * n_tokens), -4.0f, 4.0f);
+            std::vector<float> wv = random_floats(size_t(rows * cols), uint32_t(cols + n_tokens), -4.0f, 4.0f);
+            std::vector<float> xv = random_floats(size_t(n_tokens * cols), uint32_t(cols * n_tokens), -4.0f, 4.0f);
             std::mt19937 rng(uint32_t(cols * 3 + n_tokens));
             // Mostly finite extremes; infinities and NaN in a few places only,
             // so that most outputs stay finite and are compared bit for bit.

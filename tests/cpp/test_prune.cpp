@@ -17,20 +17,17 @@
 #include "compress/prune.h"
 #include "compress/sparse_linear.h"
 #include "core/error.h"
+#include "test_support.h"
 
 namespace dtm::compress {
 namespace {
 
+using test::bitwise_equal;
+using test::random_floats;
+
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-std::vector<float> random_weights(int64_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> w(static_cast<size_t>(n));
-    for (float & v : w) v = dist(rng);
-    return w;
-}
 
 int64_t zeros_in(const std::vector<float> & w) {
     return std::count(w.begin(), w.end(), 0.0f);
@@ -56,9 +53,6 @@ dtm_compression n_of_m(int32_t n, int32_t m) {
     return s;
 }
 
-bool bitwise_equal(const std::vector<float> & a, const std::vector<float> & b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // The definition of magnitude pruning: sort all weights by (|w|, index) and
 // zero the first `target`.
@@ -89,7 +83,7 @@ void expect_invalid(std::vector<float> w, int64_t rows, int64_t cols, const dtm_
 
 TEST(PruneMagnitude, ZeroesExactlyTheSmallestWeights) {
     const int64_t rows = 37, cols = 53, n = rows * cols;
-    const std::vector<float> base = random_weights(n, 1);
+    const std::vector<float> base = random_floats(size_t(n), 1);
     for (float s : {0.0f, 0.1f, 0.33f, 0.5f, 0.9f, 0.999f, 1.0f}) {
         std::vector<float> w = base;
         prune(w.data(), rows, cols, magnitude(s), nullptr);
@@ -115,7 +109,7 @@ TEST(PruneMagnitude, TiesGoToTheLowestRowMajorIndex) {
 
 TEST(PruneMagnitude, AddsSparsityOnTopOfAnExistingMask) {
     const int64_t rows = 24, cols = 40, n = rows * cols;
-    const std::vector<float> base = random_weights(n, 2);
+    const std::vector<float> base = random_floats(size_t(n), 2);
     std::vector<float> stepped = base;
     prune(stepped.data(), rows, cols, magnitude(0.5f), nullptr);
     const std::vector<float> half = stepped;
@@ -140,7 +134,7 @@ TEST(PruneMagnitude, AddsSparsityOnTopOfAnExistingMask) {
 
 TEST(PruneMagnitude, TargetBelowTheCurrentSparsityLeavesTheMatrixUnchanged) {
     const int64_t rows = 10, cols = 10;
-    std::vector<float> w = random_weights(rows * cols, 3);
+    std::vector<float> w = random_floats(size_t(rows * cols), 3);
     prune(w.data(), rows, cols, magnitude(0.6f), nullptr);
     const std::vector<float> before = w;
     prune(w.data(), rows, cols, magnitude(0.3f), nullptr);
@@ -172,7 +166,7 @@ TEST(PruneMagnitude, InfiniteWeightsAreTheLargest) {
 
 TEST(PruneNM, TwoOfFourKeepsTheTwoLargestOfEveryGroup) {
     const int64_t rows = 9, cols = 32;
-    const std::vector<float> base = random_weights(rows * cols, 4);
+    const std::vector<float> base = random_floats(size_t(rows * cols), 4);
     std::vector<float> w = base;
     prune(w.data(), rows, cols, n_of_m(0, 0), nullptr);  // (0, 0) = 2:4
     for (int64_t g = 0; g < rows * cols; g += 4) {
@@ -203,7 +197,7 @@ TEST(PruneNM, TiesExistingZerosAndOtherRatios) {
     const std::vector<float> want = {0, 0, 1, -1, /**/ 0, 0, 0, 5, /**/ 3, 0, 2, 0};
     EXPECT_TRUE(bitwise_equal(w, want));
 
-    const std::vector<float> base = random_weights(4 * 16, 5);
+    const std::vector<float> base = random_floats(size_t(4 * 16), 5);
     for (auto [n, m] : {std::pair{1, 4}, std::pair{3, 8}, std::pair{0, 4}, std::pair{4, 4}, std::pair{1, 1},
                         std::pair{5, 16}}) {
         std::vector<float> v = base;
@@ -248,8 +242,8 @@ TEST(PruneWanda, ExistingZerosFirstThenPerRowExactCounts) {
     EXPECT_TRUE(bitwise_equal(w, {0, 6, 0}));
 
     const int64_t rows = 12, cols = 30;
-    std::vector<float> v = random_weights(rows * cols, 6);
-    std::vector<float> nv = random_weights(cols, 7);
+    std::vector<float> v = random_floats(size_t(rows * cols), 6);
+    std::vector<float> nv = random_floats(size_t(cols), 7);
     for (float & f : nv) f = std::fabs(f);
     prune(v.data(), rows, cols, wanda(0.4f), nv.data());
     const std::vector<float> at_40 = v;
@@ -271,7 +265,7 @@ TEST(PruneWanda, ExistingZerosFirstThenPerRowExactCounts) {
 // Bad input
 
 TEST(Prune, RejectsBadInput) {
-    const std::vector<float> w = random_weights(8, 8);
+    const std::vector<float> w = random_floats(size_t(8), 8);
     const float norms[] = {1, 1, 1, 1};
     for (float s : {kNaN, -0.01f, 1.01f, kInf, -kInf}) {
         expect_invalid(w, 2, 4, magnitude(s), nullptr, "a magnitude sparsity outside [0, 1]");
@@ -317,7 +311,7 @@ TEST(Prune, EmptyMatricesAreFine) {
 
 TEST(MakePrunedLinear, SparseFromTheThresholdOnDenseBelowSameWeights) {
     const int64_t rows = 40, cols = 64, n = rows * cols;
-    const std::vector<float> base = random_weights(n, 9);
+    const std::vector<float> base = random_floats(size_t(n), 9);
     const double below = std::max(0.0, kSparseMinSparsity - 0.1);
     const double at = kSparseMinSparsity;
     for (double s : {0.0, below, at, std::min(1.0, at + 0.2), 1.0}) {

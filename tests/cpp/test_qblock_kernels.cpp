@@ -25,29 +25,17 @@
 #include "kernels/cpu/quant_panels.h"
 #include "kernels/cpu/quantize_tokens.h"
 #include "kernels/cpu/quantize_values.h"
+#include "test_support.h"
 
 namespace dtm::cpu {
 namespace {
 
-const uint32_t kSentinelBits = 0x7fbadbadu;
+using test::kSentinelBits;
+using test::random_floats;
+using test::random_int8;
+using test::sentinel;
 
-float sentinel() { return float_from_bits(kSentinelBits); }
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(n);
-    for (float & f : v) f = dist(rng);
-    return v;
-}
-
-std::vector<int8_t> random_int8(size_t n, uint32_t seed, int lo, int hi) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> dist(lo, hi);
-    std::vector<int8_t> v(n);
-    for (int8_t & q : v) q = static_cast<int8_t>(dist(rng));
-    return v;
-}
 
 // ---------------------------------------------------------------------------
 // Block quantizers

@@ -31,24 +31,19 @@
 #include "kernels/cpu/quant_math.h"
 #include "kernels/cpu/quantize_values.h"
 #include "model/linear.h"
+#include "test_support.h"
 
 namespace dtm::compress {
 namespace {
 
 using cpu::float_bits;
 using cpu::fp16_to_fp32;
+using test::random_floats;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr double kFloatEps = 1.0 / (1 << 23);  // 2^-23: one fp32 rounding is at most half of it, relative
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(n);
-    for (float & f : v) f = dist(rng);
-    return v;
-}
 
 dtm_compression spec_of(int32_t kind, float threshold = 0.0f) {
     dtm_compression s{};

@@ -27,9 +27,12 @@
 #include "core/error.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/row_stats.h"
+#include "test_support.h"
 
 namespace dtm::cpu {
 namespace {
+
+using test::bits_of;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -42,11 +45,6 @@ float ulp(float v) {
 
 float lse_tolerance(float want) { return kLseAbsTol + ulp(want); }
 
-uint32_t bits_of(float v) {
-    uint32_t b;
-    std::memcpy(&b, &v, sizeof b);
-    return b;
-}
 
 std::vector<float> random_logits(int64_t n, uint32_t seed, float scale) {
     std::mt19937 rng(seed);

@@ -17,25 +17,7 @@
 
 namespace {
 
-template <typename F>
-::testing::AssertionResult fails_with(F && f, dtm_status status, std::initializer_list<std::string> fragments) {
-    try {
-        f();
-    } catch (const dtm::Error & e) {
-        if (e.status() != status) {
-            return ::testing::AssertionFailure() << "status " << e.status() << " instead of " << status << ": " << e.what();
-        }
-        for (const std::string & fragment : fragments) {
-            if (std::string(e.what()).find(fragment) == std::string::npos) {
-                return ::testing::AssertionFailure() << "message lacks \"" << fragment << "\": " << e.what();
-            }
-        }
-        return ::testing::AssertionSuccess();
-    } catch (const std::exception & e) {
-        return ::testing::AssertionFailure() << "not a dtm::Error: " << e.what();
-    }
-    return ::testing::AssertionFailure() << "no error thrown";
-}
+using dtm::test::fails_with;
 
 const std::string & scratch() {
     static const std::string dir = dtm::test::temp_dir();

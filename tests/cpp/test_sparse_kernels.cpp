@@ -27,36 +27,23 @@
 #include "kernels/cpu/sparse_matmul.h"
 #include "kernels/cpu/sparse_matrix.h"
 #include "model/linear.h"
+#include "test_support.h"
 
 namespace dtm::compress {
 namespace {
 
+using test::bits_of;
+using test::kSentinelBits;
+using test::random_floats;
+using test::sentinel;
+
 constexpr float kInf = std::numeric_limits<float>::infinity();
-const uint32_t kSentinelBits = 0x7fbadbadu;  // a NaN payload no operation produces
 
-uint32_t bits_of(float v) {
-    uint32_t b;
-    std::memcpy(&b, &v, sizeof b);
-    return b;
-}
 
-float sentinel() {
-    float f;
-    std::memcpy(&f, &kSentinelBits, sizeof f);
-    return f;
-}
-
-std::vector<float> random_values(int64_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(static_cast<size_t>(n));
-    for (float & f : v) f = dist(rng);
-    return v;
-}
 
 // Random weights pruned by magnitude to `sparsity`.
 std::vector<float> pruned_weights(int64_t rows, int64_t cols, float sparsity, uint32_t seed) {
-    std::vector<float> w = random_values(rows * cols, seed);
+    std::vector<float> w = random_floats(size_t(rows * cols), seed);
     dtm_compression spec{};
     spec.kind = DTM_COMPRESS_PRUNE_MAGNITUDE;
     spec.sparsity = sparsity;
@@ -171,7 +158,7 @@ TEST(SparseMatrix, BlocksPerPanelAndWindow) {
 TEST(SparseKernelTable, TransposeAndDispatch) {
     // 3 tokens of 40 features (row stride 41): 2 windows of 33 rows.
     const int64_t cols = 40, ldx = 41;
-    const std::vector<float> x = random_values(3 * ldx, 1);
+    const std::vector<float> x = random_floats(size_t(3 * ldx), 1);
     ASSERT_EQ(cpu::sparse_tile_floats(cols), 2 * 33 * 16);
     std::vector<float> xt(static_cast<size_t>(cpu::sparse_tile_floats(cols) + 16), sentinel());
     cpu::transpose_token_tile(x.data(), ldx, 3, cols, xt.data());
@@ -230,7 +217,7 @@ TEST_P(SparsePath, KernelsEqualTheReference) {
         const cpu::SparseView v = m.view();
         for (int64_t n_tokens : {1, 2, 3, 4, 5, 9, 16}) {
             const int64_t ldx = c.cols + 3, ldy = c.rows + 5;
-            const std::vector<float> x = random_values(n_tokens * ldx, uint32_t(n_tokens + 100));
+            const std::vector<float> x = random_floats(size_t(n_tokens * ldx), uint32_t(n_tokens + 100));
             const int64_t p_mid = v.n_panels / 2;
             for (auto [p0, p1] : {std::pair<int64_t, int64_t>{0, v.n_panels}, {p_mid, v.n_panels}}) {
                 Output ref(n_tokens, c.rows, ldy), gemv(n_tokens, c.rows, ldy), tile(n_tokens, c.rows, ldy);
@@ -239,8 +226,7 @@ TEST_P(SparsePath, KernelsEqualTheReference) {
                 std::vector<float> xt(static_cast<size_t>(cpu::sparse_tile_floats(c.cols)));
                 cpu::transpose_token_tile(x.data(), ldx, n_tokens, c.cols, xt.data());
                 // The tile kernel wants a 64-byte aligned tile.
-                std::unique_ptr<float[], cpu::SparseFree> aligned(
-                    static_cast<float *>(std::aligned_alloc(64, (xt.size() * sizeof(float) + 63) / 64 * 64)));
+                cpu::AlignedArray<float> aligned = cpu::aligned_array<float>(xt.size(), "a test tile");
                 std::copy(xt.begin(), xt.end(), aligned.get());
                 sk_->tile(v, aligned.get(), n_tokens, tile.y.data(), ldy, p0, p1);
                 const std::vector<float> want = ref.written();
@@ -272,7 +258,7 @@ TEST_P(SparsePath, ForwardBitwiseEqualsDense) {
         for (int64_t n_tokens = 1; n_tokens <= 70; ++n_tokens) {
             if (!all_counts && n_tokens % 7 != 1 && n_tokens != 16 && n_tokens != 17 && n_tokens != 70) continue;
             const int64_t ldx = c.cols + 1, ldy = c.rows + 2;
-            std::vector<float> x = random_values(n_tokens * ldx, uint32_t(n_tokens));
+            std::vector<float> x = random_floats(size_t(n_tokens * ldx), uint32_t(n_tokens));
             if (n_tokens > 2) x[size_t(ldx)] = 0.0f, x[size_t(2 * ldx)] = -0.0f;  // products of +-0
             Output want(n_tokens, c.rows, ldy);
             dense->forward(x.data(), ldx, want.y.data(), ldy, n_tokens, one, *kt_);
@@ -290,7 +276,7 @@ TEST_P(SparsePath, ForwardBitwiseEqualsDense) {
 // Empty rows, an all-zero matrix and a matrix too wide for 16-bit indices.
 TEST_P(SparsePath, EmptyRowsAllZeroAndWideMatrix) {
     ThreadPool pool(2);
-    std::vector<float> w = random_values(35 * 20, 3);
+    std::vector<float> w = random_floats(size_t(35 * 20), 3);
     for (int64_t r : {0, 5, 16, 17, 34}) std::fill(w.begin() + r * 20, w.begin() + (r + 1) * 20, 0.0f);
     const std::vector<float> zeros(static_cast<size_t>(35 * 20), 0.0f);
     const int64_t wide_cols = 66000;
@@ -306,7 +292,7 @@ TEST_P(SparsePath, EmptyRowsAllZeroAndWideMatrix) {
         const auto sparse = SparseLinear::from_rows(mx.w->data(), mx.rows, mx.cols);
         EXPECT_EQ(sparse->nonzeros(), dense->nonzeros());
         for (int64_t n_tokens : {1, 3, 4, 20}) {
-            const std::vector<float> x = random_values(n_tokens * mx.cols, uint32_t(n_tokens));
+            const std::vector<float> x = random_floats(size_t(n_tokens * mx.cols), uint32_t(n_tokens));
             Output want(n_tokens, mx.rows, mx.rows), got(n_tokens, mx.rows, mx.rows);
             dense->forward(x.data(), mx.cols, want.y.data(), mx.rows, n_tokens, pool, *kt_);
             sparse->forward(x.data(), mx.cols, got.y.data(), mx.rows, n_tokens, pool, *kt_);
@@ -320,13 +306,13 @@ TEST_P(SparsePath, EmptyRowsAllZeroAndWideMatrix) {
 TEST_P(SparsePath, NonFiniteActivationsInPrunedColumnsAreSkipped) {
     ThreadPool pool(1);
     const int64_t rows = 18, cols = 9;
-    std::vector<float> w = random_values(rows * cols, 4);
+    std::vector<float> w = random_floats(size_t(rows * cols), 4);
     for (int64_t r = 0; r < rows; ++r) w[size_t(r * cols + 4)] = 0.0f;  // column 4 pruned everywhere
     w[size_t(3 * cols)] = w[size_t(17 * cols)] = 0.0f;                   // column 0 in rows 3 and 17
     const auto dense = DenseLinear::from_rows(w.data(), rows, cols);
     const auto sparse = SparseLinear::from_rows(w.data(), rows, cols);
     for (int64_t n_tokens : {1, 5}) {
-        std::vector<float> x = random_values(n_tokens * cols, 9);
+        std::vector<float> x = random_floats(size_t(n_tokens * cols), 9);
         std::vector<float> x_zero = x;
         for (int64_t t = 0; t < n_tokens; ++t) x[size_t(t * cols + 4)] = kInf, x_zero[size_t(t * cols + 4)] = 0.0f;
         Output got(n_tokens, rows, rows), want(n_tokens, rows, rows), dense_inf(n_tokens, rows, rows);
@@ -392,7 +378,7 @@ TEST(SparseLinearStorage, StoredTensorsRestoreBitwise) {
             EXPECT_EQ(again[i].bytes, tensors[i].bytes);
         }
         if (rows > 0 && cols > 0) {
-            const std::vector<float> x = random_values(5 * cols, 2);
+            const std::vector<float> x = random_floats(size_t(5 * cols), 2);
             Output y1(5, rows, rows), y2(5, rows, rows);
             sparse->forward(x.data(), cols, y1.y.data(), rows, 5, pool, best_kernels());
             back->forward(x.data(), cols, y2.y.data(), rows, 5, pool, best_kernels());

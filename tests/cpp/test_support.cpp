@@ -1,4 +1,5 @@
-// test_support.cpp - temporary directories, tiny llama2.c models and
+// test_support.cpp - float bits and random values, models, sessions and
+// logits through the C API, temporary directories, tiny llama2.c models and
 // tokenizers written on the fly, and the golden data reader.
 #include "test_support.h"
 
@@ -13,11 +14,91 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 
 namespace dtm::test {
 
 namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------
+// Float bits and random values
+
+float sentinel() {
+    float f;
+    std::memcpy(&f, &kSentinelBits, sizeof f);
+    return f;
+}
+
+uint32_t bits_of(float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+bool bitwise_equal(const float * a, const float * b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+bool bitwise_equal(const std::vector<float> & a, const std::vector<float> & b) {
+    return a.size() == b.size() && bitwise_equal(a.data(), b.data(), a.size());
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(n);
+    for (float & f : v) f = dist(rng);
+    return v;
+}
+
+std::vector<int8_t> random_int8(size_t n, uint32_t seed, int lo, int hi) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> dist(lo, hi);
+    std::vector<int8_t> v(n);
+    for (int8_t & q : v) q = static_cast<int8_t>(dist(rng));
+    return v;
+}
+
+// ---------------------------------------------------------------------------
+// Models and sessions through the C API
+
+dtm_model * load_model(const std::string & path) {
+    dtm_model * m = nullptr;
+    EXPECT_EQ(dtm_model_load(path.c_str(), dtm_model_default_params(), &m), DTM_OK) << dtm_last_error();
+    return m;
+}
+
+dtm_session * open_session(dtm_model * m, int isa, int threads, int max_batch, int max_seqs) {
+    dtm_session_params p = dtm_session_default_params();
+    p.isa = isa;
+    p.n_threads = threads;
+    p.max_batch_tokens = max_batch;
+    p.max_sequences = max_seqs;
+    dtm_session * s = nullptr;
+    EXPECT_EQ(dtm_session_create(m, p, &s), DTM_OK) << dtm_last_error();
+    return s;
+}
+
+std::vector<float> score_logits(dtm_session * s, const std::vector<std::vector<int32_t>> & seqs, int vocab) {
+    std::vector<int32_t> flat, lens;
+    for (const auto & q : seqs) {
+        flat.insert(flat.end(), q.begin(), q.end());
+        lens.push_back(int32_t(q.size()));
+    }
+    std::vector<float> logits(flat.size() * size_t(vocab));
+    dtm_score_outputs out{};
+    out.logits = logits.data();
+    EXPECT_EQ(dtm_score(s, flat.data(), lens.data(), int32_t(seqs.size()), out), DTM_OK) << dtm_last_error();
+    return logits;
+}
+
+std::vector<float> decode_logits(dtm_session * s, const std::vector<int32_t> & seq, int vocab) {
+    EXPECT_EQ(dtm_session_reset(s), DTM_OK);
+    std::vector<float> logits(seq.size() * size_t(vocab));
+    for (size_t i = 0; i < seq.size(); ++i) {
+        EXPECT_EQ(dtm_session_decode(s, seq[i], &logits[i * size_t(vocab)]), DTM_OK) << dtm_last_error();
+    }
+    return logits;
+}
 
 // ---------------------------------------------------------------------------
 // Files and temporary directories

@@ -1,13 +1,90 @@
 // test_support.h - helpers shared by the C++ tests: temporary directories,
-// small random llama2.c models written on the fly, the default model's path.
+// small random llama2.c models written on the fly, the default model's path,
+// expected errors, float bits and random values, models and sessions through
+// the C API and their logits.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
+#include "dtm/dtm.h"
+
 namespace dtm::test {
+
+// ---------------------------------------------------------------------------
+// Expected errors
+
+// Success when f() throws a dtm::Error with `status` whose message contains
+// every fragment; otherwise a failure saying what happened instead.
+template <typename F>
+::testing::AssertionResult fails_with(F && f, dtm_status status, std::initializer_list<std::string> fragments) {
+    try {
+        f();
+    } catch (const dtm::Error & e) {
+        if (e.status() != status) {
+            return ::testing::AssertionFailure() << "status " << e.status() << " instead of " << status << ": " << e.what();
+        }
+        for (const std::string & fragment : fragments) {
+            if (std::string(e.what()).find(fragment) == std::string::npos) {
+                return ::testing::AssertionFailure() << "message lacks \"" << fragment << "\": " << e.what();
+            }
+        }
+        return ::testing::AssertionSuccess();
+    } catch (const std::exception & e) {
+        return ::testing::AssertionFailure() << "not a dtm::Error: " << e.what();
+    }
+    return ::testing::AssertionFailure() << "no error thrown";
+}
+
+// ---------------------------------------------------------------------------
+// Float bits and random values
+
+// A NaN payload no operation produces: written around and into outputs, it
+// shows which entries a kernel wrote.
+constexpr uint32_t kSentinelBits = 0x7fbadbadu;
+float sentinel();
+
+uint32_t bits_of(float v);
+
+// Same bits (n floats; for vectors, also the same size).
+bool bitwise_equal(const float * a, const float * b, size_t n);
+bool bitwise_equal(const std::vector<float> & a, const std::vector<float> & b);
+
+// n values uniform in [lo, hi), or integers in [lo, hi], from std::mt19937(seed).
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+std::vector<int8_t> random_int8(size_t n, uint32_t seed, int lo = -128, int hi = 127);
+
+// ---------------------------------------------------------------------------
+// Models and sessions through the C API
+
+// Free their handle when they go out of scope.
+struct ModelHandle {
+    dtm_model * m = nullptr;
+    ~ModelHandle() { dtm_model_free(m); }
+};
+struct SessionHandle {
+    dtm_session * s = nullptr;
+    ~SessionHandle() { dtm_session_free(s); }
+};
+
+// The model at `path` with default parameters (a failure is a test failure
+// and gives nullptr).
+dtm_model * load_model(const std::string & path);
+
+// A session on m; isa and threads as in dtm_session_params, 0 = default.
+dtm_session * open_session(dtm_model * m, int isa, int threads, int max_batch = 0, int max_seqs = 0);
+
+// All logits of the given sequences through dtm_score, (tokens, vocab).
+std::vector<float> score_logits(dtm_session * s, const std::vector<std::vector<int32_t>> & seqs, int vocab);
+// All logits of one sequence by one-token decoding from a reset stream.
+std::vector<float> decode_logits(dtm_session * s, const std::vector<int32_t> & seq, int vocab);
 
 // A fresh directory under $TMPDIR, removed at process exit.
 std::string temp_dir();

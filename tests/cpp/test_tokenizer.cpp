@@ -12,32 +12,10 @@
 
 namespace {
 
+using dtm::test::fails_with;
 using dtm::BpeTokenizer;
 using Pieces = std::vector<std::pair<std::string, float>>;
 using Tokens = std::vector<int32_t>;
-
-template <typename F>
-::testing::AssertionResult fails_with(F && f, dtm_status status,
-                                      std::initializer_list<std::string> fragments) {
-    try {
-        f();
-    } catch (const dtm::Error & e) {
-        if (e.status() != status) {
-            return ::testing::AssertionFailure()
-                   << "status " << e.status() << " instead of " << status << ": " << e.what();
-        }
-        for (const std::string & fragment : fragments) {
-            if (std::string(e.what()).find(fragment) == std::string::npos) {
-                return ::testing::AssertionFailure()
-                       << "message lacks \"" << fragment << "\": " << e.what();
-            }
-        }
-        return ::testing::AssertionSuccess();
-    } catch (const std::exception & e) {
-        return ::testing::AssertionFailure() << "not a dtm::Error: " << e.what();
-    }
-    return ::testing::AssertionFailure() << "no error thrown";
-}
 
 std::string write_bytes(const std::string & name, const std::vector<uint8_t> & bytes) {
     static const std::string dir = dtm::test::temp_dir();

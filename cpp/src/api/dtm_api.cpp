@@ -197,9 +197,7 @@ int32_t dtm_model_component(const dtm_model * model, int32_t index, dtm_componen
             out->sparsity = n_weights == 0 ? 0.0f : float(double(n_weights - lin->nonzeros()) / double(n_weights));
             out->storage_bytes = int64_t(lin->storage_bytes());
         } else {  // the embedding: the fp32 table in the model file
-            const float * table = model->impl->views().token_embedding;
-            int64_t zeros = 0;
-            for (int64_t i = 0; i < n_weights; ++i) zeros += table[i] == 0.0f;
+            const int64_t zeros = n_weights - model->impl->embedding_nonzeros();
             out->format = DTM_FORMAT_FP32;
             out->sparsity = n_weights == 0 ? 0.0f : float(double(zeros) / double(n_weights));
             out->storage_bytes = n_weights * int64_t(sizeof(float));

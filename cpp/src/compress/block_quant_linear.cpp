@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 
-#include "compress/output_blocks.h"
 #include "compress/quantized_tensors.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -13,6 +12,7 @@
 #include "kernels/cpu/quant_kernels.h"
 #include "kernels/cpu/quant_math.h"
 #include "kernels/cpu/quantize_values.h"
+#include "model/output_blocks.h"
 
 namespace dtm::compress {
 
@@ -42,10 +42,15 @@ int64_t stored_block_bytes(dtm_weight_format format) {
 }
 
 BlockQuantLinear::BlockQuantLinear(cpu::QBlockPanels weights) : w_(std::move(weights)) {
-    std::vector<float> dense(static_cast<size_t>(w_.rows() * w_.cols()));
-    dense_weights(dense.data());
+    // The effective weights of dense_weights(), counted without storing them.
+    const int64_t cols = w_.cols();
     int64_t n = 0;
-    for (const float v : dense) n += v != 0.0f;
+    for (int64_t o = 0; o < w_.rows(); ++o) {
+        for (int64_t k = 0; k < cols; ++k) {
+            const float d = cpu::fp16_to_fp32(w_.scale_at(o, k / cpu::kQBlockSize));
+            n += d * float(w_.value_at(o, k)) != 0.0f;
+        }
+    }
     nonzeros_ = n;
 }
 

@@ -63,8 +63,6 @@ public:
     void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens, ThreadPool & pool,
                  const cpu::KernelTable & kernels) const override;
 
-    const cpu::QBlockPanels & panels() const { return w_; }
-
 private:
     cpu::QBlockPanels w_;
     int64_t nonzeros_ = 0;

@@ -40,49 +40,7 @@ bool parse_format(const std::string & name, dtm_weight_format * out) {
     return false;
 }
 
-// FNV-1a over 64-bit words (the tail byte by byte): fast enough to hash a
-// model's weights on every export and load.
-struct Fnv64 {
-    uint64_t h = 14695981039346656037ull;
-    void add(const void * data, size_t n) {
-        const auto * p = static_cast<const uint8_t *>(data);
-        size_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            h = (h ^ w) * 1099511628211ull;
-        }
-        for (; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    }
-};
-
 }  // namespace
-
-std::string model_fingerprint(const Model & model) {
-    const ModelConfig & c = model.config();
-    Fnv64 f;
-    const int32_t shape[] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size,
-                             c.max_seq_len};
-    f.add(shape, sizeof(shape));
-    const WeightViews & v = model.views();
-    f.add(v.token_embedding, sizeof(float) * size_t(c.vocab_size) * size_t(c.dim));
-    for (int32_t l = 0; l < c.n_layers; ++l) {
-        f.add(v.layers[size_t(l)].attn_norm, sizeof(float) * size_t(c.dim));
-        f.add(v.layers[size_t(l)].mlp_norm, sizeof(float) * size_t(c.dim));
-    }
-    f.add(v.final_norm, sizeof(float) * size_t(c.dim));
-    std::vector<float> w;
-    for (int32_t i = 0; i < int32_t(model.components().size()); ++i) {
-        std::shared_ptr<const Linear> lin = model.linear(i);
-        if (!lin) continue;
-        w.resize(size_t(lin->rows() * lin->cols()));
-        lin->dense_weights(w.data());
-        f.add(w.data(), w.size() * sizeof(float));
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(f.h));
-    return hex;
-}
 
 void export_candidate(const Model & candidate, const Model & base, const std::string & path) {
     if (candidate.components().size() != base.components().size() || candidate.config().dim != base.config().dim) {
@@ -90,7 +48,7 @@ void export_candidate(const Model & candidate, const Model & base, const std::st
     }
     std::map<std::string, std::string> metadata;
     metadata[kVersionKey] = kVersion;
-    metadata[kBaseKey] = model_fingerprint(base);
+    metadata[kBaseKey] = base.fingerprint();
     std::vector<std::vector<StoredTensor>> stored;  // keeps the bytes alive while writing
     std::vector<TensorView> views;
     for (int32_t i = 0; i < int32_t(candidate.components().size()); ++i) {
@@ -119,7 +77,7 @@ std::unique_ptr<Model> load_candidate(const Model & base, const std::string & pa
     }
     auto base_fp = meta.find(kBaseKey);
     if (base_fp == meta.end()) throw Error(DTM_ERR_MODEL_FORMAT, path + " does not name its base model");
-    const std::string ours = model_fingerprint(base);
+    const std::string & ours = base.fingerprint();
     if (base_fp->second != ours) {
         throw Error(DTM_ERR_INVALID_ARGUMENT, path + " was made from another base model (fingerprint " +
                                                   base_fp->second + ", this base is " + ours + ")");

@@ -5,7 +5,7 @@
 // (Linear::stored_tensors, keys "<component name>.<tensor name>"). Its
 // metadata says what it is:
 //   "dtm.candidate"             "1"   (format version)
-//   "dtm.base"                  fingerprint of the base model (hex)
+//   "dtm.base"                  fingerprint of the base model (Model::fingerprint)
 //   "dtm.format.<component>"    storage format name (fp32, sparse, int8, ...)
 // Loading it onto the same base rebuilds every component bitwise.
 #pragma once
@@ -15,10 +15,6 @@
 #include "model/model.h"
 
 namespace dtm::compress {
-
-// Hex fingerprint of a model's content: its configuration and every weight it
-// computes with (FNV-1a 64 over the effective weights' bytes).
-std::string model_fingerprint(const Model & model);
 
 // Writes the components of `candidate` whose matrices are not the base's.
 // Written to a temporary file next to `path`, then renamed.

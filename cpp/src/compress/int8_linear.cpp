@@ -7,7 +7,6 @@
 #include <cstring>
 #include <limits>
 
-#include "compress/output_blocks.h"
 #include "compress/quantized_tensors.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -15,6 +14,7 @@
 #include "kernels/cpu/quant_kernels.h"
 #include "kernels/cpu/quantize_tokens.h"
 #include "kernels/cpu/quantize_values.h"
+#include "model/output_blocks.h"
 
 namespace dtm::compress {
 

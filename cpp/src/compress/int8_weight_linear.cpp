@@ -3,10 +3,10 @@
 
 #include <cstring>
 
-#include "compress/output_blocks.h"
 #include "compress/quantized_tensors.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/quant_kernels.h"
+#include "model/output_blocks.h"
 
 namespace dtm::compress {
 

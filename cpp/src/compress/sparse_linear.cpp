@@ -31,15 +31,12 @@ int64_t panels_per_task(int64_t n_panels, int64_t token_blocks, int n_threads) {
 // fault in fresh pages every time). 64-byte aligned.
 float * tile_scratch(int64_t floats) {
     struct Scratch {
-        std::unique_ptr<float[], cpu::SparseFree> data;
+        cpu::AlignedArray<float> data;
         int64_t capacity = 0;
     };
     thread_local Scratch scratch;
     if (floats > scratch.capacity) {
-        const size_t bytes = (size_t(floats) * sizeof(float) + 63) / 64 * 64;
-        void * p = std::aligned_alloc(64, bytes);
-        if (p == nullptr) fail(DTM_ERR_OUT_OF_MEMORY, "could not allocate %zu bytes of sparse scratch", bytes);
-        scratch.data.reset(static_cast<float *>(p));
+        scratch.data = cpu::aligned_array<float>(size_t(floats), "sparse scratch");
         scratch.capacity = floats;
     }
     return scratch.data.get();

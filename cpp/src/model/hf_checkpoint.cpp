@@ -17,6 +17,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "kernels/cpu/quant_math.h"
 #include "model/memory_check.h"
 #include "model/model.h"
 
@@ -281,31 +282,17 @@ bool is_file(const std::string & path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-float half_to_float(uint16_t h) {
-    const uint32_t sign = uint32_t(h & 0x8000u) << 16;
-    const uint32_t exponent = (h >> 10) & 0x1fu;
-    const uint32_t mantissa = h & 0x3ffu;
-    uint32_t bits;
-    if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);  // infinity, NaN
-    } else if (exponent != 0) {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);  // rebias 15 -> 127
-    } else {
-        // Zero or subnormal: mantissa * 2^-24 is exact in float.
-        const float magnitude = float(mantissa) * 5.9604644775390625e-8f;
-        std::memcpy(&bits, &magnitude, sizeof(bits));
-        bits |= sign;
-    }
-    float out;
-    std::memcpy(&out, &bits, sizeof(out));
-    return out;
-}
-
 float bfloat16_to_float(uint16_t b) {
     const uint32_t bits = uint32_t(b) << 16;
     float out;
     std::memcpy(&out, &bits, sizeof(out));
     return out;
+}
+
+// Whether the mapping holds the tensor's values as usable floats (F32,
+// float-aligned), so they need no converted copy.
+bool is_aligned_f32(const TensorView & t) {
+    return t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0;
 }
 
 int64_t packed_bytes(int64_t rows, int64_t cols) {
@@ -491,7 +478,7 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
     for (const auto & [name, shape] : expected_tensors(c)) {
         if (name == "model.embed_tokens.weight") continue;  // a lookup table, counted below
         const TensorView & t = *ck->locate(name).tensor;
-        const bool in_place = t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0;
+        const bool in_place = is_aligned_f32(t);
         if (shape.size() == 2) {
             needed += packed_bytes(shape[0], shape[1]);
             if (!in_place || name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos) {
@@ -502,12 +489,11 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
         }
     }
     const TensorView & embedding = *ck->locate("model.embed_tokens.weight").tensor;
-    if (embedding.dtype != "F32" || reinterpret_cast<uintptr_t>(embedding.data) % alignof(float) != 0) {
+    if (!is_aligned_f32(embedding)) {
         needed += int64_t(c.vocab_size) * c.dim * int64_t(sizeof(float));
     }
     if (c.shared_classifier) needed += packed_bytes(c.vocab_size, c.dim);  // the tied head is packed too
-    ck->resident_bytes_ = needed + largest_temp;
-    require_memory(ck->resident_bytes_, available_memory_bytes(), dir, "fp32 weights, matrices packed");
+    require_memory(needed + largest_temp, available_memory_bytes(), dir, "fp32 weights, matrices packed");
 
     WeightViews & v = ck->views_;
     v.token_embedding = ck->keep("model.embed_tokens.weight", 0);
@@ -628,7 +614,7 @@ std::vector<float> HfCheckpoint::to_fp32(const Located & where) const {
         for (int64_t i = 0; i < n; ++i) {
             uint16_t bits;
             std::memcpy(&bits, t.data + 2 * i, sizeof(bits));
-            out[size_t(i)] = bf16 ? bfloat16_to_float(bits) : half_to_float(bits);
+            out[size_t(i)] = bf16 ? bfloat16_to_float(bits) : cpu::fp16_to_fp32(bits);
         }
     }
     return out;
@@ -644,23 +630,30 @@ void HfCheckpoint::check_finite(const float * p, int64_t n, const std::string & 
     }
 }
 
-const float * HfCheckpoint::keep(const std::string & name, int32_t heads) {
-    const Located & where = locate(name);
+const float * HfCheckpoint::engine_rows(const Located & where, const std::string & name, int32_t heads, int64_t cols,
+                                        std::vector<float> & converted) const {
     const TensorView & t = *where.tensor;
-    const int64_t n = t.n_elements();
-    if (heads == 0 && t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+    if (heads == 0 && is_aligned_f32(t)) {
         const float * p = reinterpret_cast<const float *>(t.data);
-        check_finite(p, n, name);
+        check_finite(p, t.n_elements(), name);
         return p;  // read from the mapping
     }
-    std::vector<float> values = to_fp32(where);
+    converted = to_fp32(where);
     if (heads > 0) {
-        std::vector<float> permuted(values.size());
-        rope_rows_from_hf(values.data(), permuted.data(), heads, config_.head_dim, 1);
-        values.swap(permuted);
+        std::vector<float> permuted(converted.size());
+        rope_rows_from_hf(converted.data(), permuted.data(), heads, config_.head_dim, cols);
+        converted.swap(permuted);
     }
-    check_finite(values.data(), n, name);
-    where.file->release(t);
+    check_finite(converted.data(), t.n_elements(), name);
+    return converted.data();
+}
+
+const float * HfCheckpoint::keep(const std::string & name, int32_t heads) {
+    const Located & where = locate(name);
+    std::vector<float> values;
+    const float * p = engine_rows(where, name, heads, 1, values);
+    if (p != values.data()) return p;  // the mapping's own floats: nothing to keep or release
+    where.file->release(*where.tensor);
     kept_.push_back(std::move(values));
     return kept_.back().data();
 }
@@ -669,25 +662,11 @@ std::shared_ptr<const Linear> HfCheckpoint::linear(int32_t layer, dtm_component_
     const std::string name = kind == DTM_COMPONENT_LM_HEAD ? std::string("lm_head.weight")
                                                            : layer_tensor(layer, component_module(kind)) + ".weight";
     const Located & where = locate(name);
-    const TensorView & t = *where.tensor;
     const auto [rows, cols] = matrix_shape(config_, kind);
-    const int32_t heads = rope_heads(config_, kind);
-    std::shared_ptr<const Linear> out;
-    if (heads == 0 && t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
-        const float * p = reinterpret_cast<const float *>(t.data);
-        check_finite(p, rows * cols, name);
-        out = DenseLinear::from_rows(p, rows, cols);
-    } else {
-        std::vector<float> values = to_fp32(where);
-        if (heads > 0) {
-            std::vector<float> permuted(values.size());
-            rope_rows_from_hf(values.data(), permuted.data(), heads, config_.head_dim, cols);
-            values.swap(permuted);
-        }
-        check_finite(values.data(), rows * cols, name);
-        out = DenseLinear::from_rows(values.data(), rows, cols);
-    }
-    where.file->release(t);
+    std::vector<float> values;
+    const float * p = engine_rows(where, name, rope_heads(config_, kind), cols, values);
+    std::shared_ptr<const Linear> out = DenseLinear::from_rows(p, rows, cols);
+    where.file->release(*where.tensor);
     return out;
 }
 
@@ -732,7 +711,6 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
     for (int32_t l = 0; l < c.n_layers; ++l) {
         const LayerWeightViews & lw = w.layers[size_t(l)];
         const LayerLinears & L = model.layer(l);
-        const std::shared_ptr<const Linear> matrices[] = {L.q, L.k, L.v, L.o, L.gate, L.up, L.down};
         const float * biases[] = {lw.bq, lw.bk, lw.bv, lw.bo, lw.b_gate, lw.b_up, lw.b_down};
         out.add_copy(layer_tensor(l, "input_layernorm.weight"), {c.dim}, lw.attn_norm, c.dim);
         for (size_t k = 0; k < 7; ++k) {
@@ -741,7 +719,7 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
             const int32_t heads = rope_heads(c, kind);
             const std::string module = layer_tensor(l, component_module(kind));
             std::vector<float> weights(size_t(rows * cols));
-            matrices[k]->dense_weights(weights.data());
+            L.slot(kind)->dense_weights(weights.data());
             out.add(module + ".weight", {rows, cols}, to_hf_rows(std::move(weights), heads, c.head_dim, cols));
             if (biases[k]) {
                 out.add(module + ".bias", {rows}, to_hf_rows(std::vector<float>(biases[k], biases[k] + rows), heads, c.head_dim, 1));

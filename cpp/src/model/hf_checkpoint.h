@@ -77,8 +77,6 @@ public:
     // Embedding, norms, biases (q/k biases in llama2.c's RoPE order); the
     // matrix pointers are null (matrices come from linear()).
     const WeightViews & views() const { return views_; }
-    // Memory the load needs beyond the mapping, as checked at open().
-    int64_t resident_bytes_needed() const { return resident_bytes_; }
 
     // The packed matrix of a decoder component of `layer` (q/k rows in
     // llama2.c's RoPE order) or, with DTM_COMPONENT_LM_HEAD, of the separate
@@ -97,13 +95,19 @@ private:
     // The tensor as fp32 values in file order (converted, or copied when misaligned).
     std::vector<float> to_fp32(const Located & where) const;
     void check_finite(const float * p, int64_t n, const std::string & name) const;
+    // The tensor's fp32 values in the engine's row order (q/k rows of
+    // `heads` heads permuted from Hugging Face's RoPE order, `cols` values
+    // per row), checked for finiteness when asked to: a view of the mapping
+    // when it holds aligned F32 that need no permutation, else the values
+    // converted into `converted`.
+    const float * engine_rows(const Located & where, const std::string & name, int32_t heads, int64_t cols,
+                              std::vector<float> & converted) const;
     // An fp32 view of a small tensor that lives as long as the checkpoint.
     const float * keep(const std::string & name, int32_t rope_heads);
 
     std::string dir_;
     ModelConfig config_;
     bool check_finite_ = false;
-    int64_t resident_bytes_ = 0;
     std::vector<std::unique_ptr<SafetensorsFile>> shards_;
     std::unordered_map<std::string, Located> tensors_;
     std::vector<std::vector<float>> kept_;  // converted tensors the views point into

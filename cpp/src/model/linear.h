@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/lazy.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/packed_matrix.h"
 
@@ -68,7 +69,9 @@ public:
     int64_t cols() const override { return w_.cols(); }
     size_t storage_bytes() const override { return w_.bytes(); }
     dtm_weight_format format() const override { return DTM_FORMAT_FP32; }
-    int64_t nonzeros() const override { return nonzeros_; }
+    // Counted on the first call (a model's matrices are loaded far more
+    // often than their sparsity is asked for); thread-safe.
+    int64_t nonzeros() const override;
     void dense_weights(float * out) const override;
     std::vector<StoredTensor> stored_tensors() const override;
     void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
@@ -77,7 +80,7 @@ public:
 
 private:
     cpu::PackedMatrix w_;
-    int64_t nonzeros_ = 0;
+    Lazy<int64_t> nonzeros_;
 };
 
 // Finds the tensor `name` among a Linear's stored tensors and checks its

@@ -1,8 +1,13 @@
 // model.cpp - loading a model (llama2.c file or Hugging Face checkpoint),
-// its components, and candidates that replace some of its matrices.
+// its components, candidates that replace some of its matrices, and what is
+// computed from a model's content late and once (fingerprint, embedding
+// sparsity).
 #include "model/model.h"
 
+#include <cstdio>
+
 #include "core/error.h"
+#include "core/fnv.h"
 #include "model/hf_checkpoint.h"
 
 namespace dtm {
@@ -19,6 +24,21 @@ std::string layer_name(int32_t l, const char * suffix) {
 }
 
 }  // namespace
+
+std::shared_ptr<const Linear> & LayerLinears::slot(int32_t k) {
+    static_assert(DTM_COMPONENT_Q_PROJ == 0 && DTM_COMPONENT_K_PROJ == 1 && DTM_COMPONENT_V_PROJ == 2 &&
+                      DTM_COMPONENT_O_PROJ == 3 && DTM_COMPONENT_GATE_PROJ == 4 && DTM_COMPONENT_UP_PROJ == 5 &&
+                      DTM_COMPONENT_DOWN_PROJ == 6,
+                  "slot k is the component of kind k");
+    static std::shared_ptr<const Linear> LayerLinears::* const kSlots[Model::kComponentsPerLayer] = {
+        &LayerLinears::q, &LayerLinears::k, &LayerLinears::v, &LayerLinears::o,
+        &LayerLinears::gate, &LayerLinears::up, &LayerLinears::down};
+    return this->*kSlots[k];
+}
+
+const std::shared_ptr<const Linear> & LayerLinears::slot(int32_t k) const {
+    return const_cast<LayerLinears *>(this)->slot(k);
+}
 
 std::unique_ptr<Model> Model::load_llama2c(const std::string & model_path,
                                            const std::string & tokenizer_path,
@@ -61,13 +81,7 @@ std::unique_ptr<Model> Model::load_hf(const std::string & dir, bool check_finite
     m->layers_.resize(size_t(c.n_layers));
     for (int32_t l = 0; l < c.n_layers; ++l) {
         LayerLinears & L = m->layers_[size_t(l)];
-        L.q = checkpoint->linear(l, DTM_COMPONENT_Q_PROJ);
-        L.k = checkpoint->linear(l, DTM_COMPONENT_K_PROJ);
-        L.v = checkpoint->linear(l, DTM_COMPONENT_V_PROJ);
-        L.o = checkpoint->linear(l, DTM_COMPONENT_O_PROJ);
-        L.gate = checkpoint->linear(l, DTM_COMPONENT_GATE_PROJ);
-        L.up = checkpoint->linear(l, DTM_COMPONENT_UP_PROJ);
-        L.down = checkpoint->linear(l, DTM_COMPONENT_DOWN_PROJ);
+        for (int32_t k = 0; k < kComponentsPerLayer; ++k) L.slot(k) = checkpoint->linear(l, dtm_component_kind(k));
     }
     m->classifier_ = c.shared_classifier ? pack_dense(m->views_.token_embedding, c.vocab_size, c.dim)
                                          : checkpoint->linear(-1, DTM_COMPONENT_LM_HEAD);
@@ -122,14 +136,13 @@ std::shared_ptr<const Linear> Model::linear(int32_t index) const {
     if (index >= n_layer_components) {
         return components_[size_t(index)].kind == DTM_COMPONENT_LM_HEAD ? classifier_ : nullptr;
     }
-    const LayerLinears & L = layers_[size_t(index / Model::kComponentsPerLayer)];
-    const std::shared_ptr<const Linear> * slots[Model::kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
-    return *slots[index % Model::kComponentsPerLayer];
+    return layers_[size_t(index / Model::kComponentsPerLayer)].slot(index % Model::kComponentsPerLayer);
 }
 
 std::unique_ptr<Model> Model::with_linears(
     const std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> & replacements) const {
     std::unique_ptr<Model> m(new Model(*this));
+    m->fingerprint_ = std::make_shared<Lazy<std::string>>();  // other matrices, other content
     const int32_t n_layer_components = config().n_layers * Model::kComponentsPerLayer;
     for (const auto & [index, lin] : replacements) {
         std::shared_ptr<const Linear> old = linear(index);
@@ -141,11 +154,46 @@ std::unique_ptr<Model> Model::with_linears(
             m->classifier_ = lin;
             continue;
         }
-        LayerLinears & L = m->layers_[size_t(index / Model::kComponentsPerLayer)];
-        std::shared_ptr<const Linear> * slots[Model::kComponentsPerLayer] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
-        *slots[index % Model::kComponentsPerLayer] = lin;
+        m->layers_[size_t(index / Model::kComponentsPerLayer)].slot(index % Model::kComponentsPerLayer) = lin;
     }
     return m;
+}
+
+const std::string & Model::fingerprint() const {
+    return fingerprint_->get([this] {
+        const ModelConfig & c = config_;
+        uint64_t h = kFnvOffsetBasis;
+        const int32_t shape[] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size,
+                                 c.max_seq_len};
+        h = fnv1a_words(h, shape, sizeof(shape));
+        const WeightViews & v = views_;
+        h = fnv1a_words(h, v.token_embedding, sizeof(float) * size_t(c.vocab_size) * size_t(c.dim));
+        for (int32_t l = 0; l < c.n_layers; ++l) {
+            h = fnv1a_words(h, v.layers[size_t(l)].attn_norm, sizeof(float) * size_t(c.dim));
+            h = fnv1a_words(h, v.layers[size_t(l)].mlp_norm, sizeof(float) * size_t(c.dim));
+        }
+        h = fnv1a_words(h, v.final_norm, sizeof(float) * size_t(c.dim));
+        std::vector<float> w;
+        for (int32_t i = 0; i < int32_t(components_.size()); ++i) {
+            std::shared_ptr<const Linear> lin = linear(i);
+            if (!lin) continue;
+            w.resize(size_t(lin->rows() * lin->cols()));
+            lin->dense_weights(w.data());
+            h = fnv1a_words(h, w.data(), w.size() * sizeof(float));
+        }
+        char hex[17];
+        std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+        return std::string(hex);
+    });
+}
+
+int64_t Model::embedding_nonzeros() const {
+    return embedding_nonzeros_->get([this] {
+        const int64_t n = int64_t(config_.vocab_size) * config_.dim;
+        int64_t nonzeros = 0;
+        for (int64_t i = 0; i < n; ++i) nonzeros += views_.token_embedding[i] != 0.0f;
+        return nonzeros;
+    });
 }
 
 }  // namespace dtm

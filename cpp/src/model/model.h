@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/lazy.h"
 #include "model/linear.h"
 #include "model/llama2c_file.h"
 #include "model/model_config.h"
@@ -29,6 +30,12 @@ struct ComponentInfo {
 // The matrices of one decoder layer.
 struct LayerLinears {
     std::shared_ptr<const Linear> q, k, v, o, gate, up, down;
+
+    // The matrix of the layer's component of kind k (DTM_COMPONENT_Q_PROJ = 0
+    // .. DTM_COMPONENT_DOWN_PROJ = 6, which is also the component order:
+    // q, k, v, o, gate, up, down); k must be in [0, 7).
+    std::shared_ptr<const Linear> & slot(int32_t k);
+    const std::shared_ptr<const Linear> & slot(int32_t k) const;
 };
 
 class Model {
@@ -69,6 +76,18 @@ public:
     std::unique_ptr<Model> with_linears(
         const std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> & replacements) const;
 
+    // Hex fingerprint of the model's content: its configuration and every
+    // weight it computes with (core/fnv.h fnv1a_words over the embedding, the
+    // norms and the effective weights of every matrix). Names a candidate
+    // file's base (compress/candidate_file.h), so its value must never change.
+    // Computed on the first call, once per model (thread-safe).
+    const std::string & fingerprint() const;
+
+    // Entries of the token embedding that are not exactly zero; counted on
+    // the first call, once per embedding table (candidates share their
+    // base's table and its count); thread-safe.
+    int64_t embedding_nonzeros() const;
+
 private:
     Model() = default;
     Model(const Model &) = default;
@@ -86,6 +105,10 @@ private:
     std::shared_ptr<const Linear> classifier_;
     std::vector<ComponentInfo> components_;
     int64_t n_params_ = 0;
+    // Computed late: the fingerprint of this model (a candidate gets a fresh
+    // one), the nonzero count of the embedding (shared with candidates).
+    std::shared_ptr<Lazy<std::string>> fingerprint_ = std::make_shared<Lazy<std::string>>();
+    std::shared_ptr<Lazy<int64_t>> embedding_nonzeros_ = std::make_shared<Lazy<int64_t>>();
 };
 
 }  // namespace dtm

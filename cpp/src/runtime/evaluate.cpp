@@ -52,6 +52,39 @@ Session::SampleLayout Session::check_samples(const dtm_eval_inputs & in) const {
     return L;
 }
 
+void Session::check_layer_inputs(const LayerInputs & from, uint64_t hash, const SampleLayout & layout,
+                                 int32_t up_to_layer, const Session * base) const {
+    if (from.tokens_hash != hash || from.n_tokens != layout.fed_off.back()) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "the cached layer inputs were made for other samples");
+    }
+    if (from.layer > up_to_layer) {
+        fail(DTM_ERR_INVALID_ARGUMENT, "cannot go back from layer %d's inputs to layer %d's", from.layer, up_to_layer);
+    }
+    from.require_same_prefix(model_);
+    if (base) from.require_same_prefix(base->model_);
+}
+
+int32_t Session::pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap) {
+    batch_.clear();
+    int32_t s = first;
+    while (s < in.n_samples && batch_.size() + in.prompt_lens[s] + in.cont_lens[s] - 1 <= cap) {
+        const int64_t start = batch_.size();
+        const int32_t * t = in.tokens + layout.tok_off[size_t(s)];
+        for (int32_t i = 0; i < in.prompt_lens[s] + in.cont_lens[s] - 1; ++i) batch_.add(t[i], i, start);
+        ++s;
+    }
+    return s;
+}
+
+LayerRange Session::chunk_range(const LayerInputs * from, const SampleLayout & layout, int32_t first) const {
+    LayerRange range;
+    if (from) {
+        range.first_layer = from->layer;
+        range.start_rows = from->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
+    }
+    return range;
+}
+
 std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs & in, int32_t layer,
                                                            const LayerInputs * from) {
     if (layer < 0 || layer > cfg_.n_layers) {
@@ -59,15 +92,7 @@ std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs
     }
     const SampleLayout layout = check_samples(in);
     const uint64_t hash = hash_eval_tokens(in);
-    if (from) {
-        if (from->tokens_hash != hash || from->n_tokens != layout.fed_off.back()) {
-            fail(DTM_ERR_INVALID_ARGUMENT, "the cached layer inputs were made for other samples");
-        }
-        if (from->layer > layer) {
-            fail(DTM_ERR_INVALID_ARGUMENT, "cannot go back from layer %d's inputs to layer %d's", from->layer, layer);
-        }
-        from->require_same_prefix(model_);
-    }
+    if (from) check_layer_inputs(*from, hash, layout, layer, nullptr);
     auto cache = std::make_unique<LayerInputs>();
     cache->layer = layer;
     cache->dim = cfg_.dim;
@@ -79,21 +104,10 @@ std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs
 
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, layout.longest);
     ensure_kv_rows(cap);
-    int32_t s = 0;
-    while (s < in.n_samples) {
-        batch_.clear();
+    for (int32_t s = 0; s < in.n_samples;) {
         const int32_t first = s;
-        while (s < in.n_samples && batch_.size() + in.prompt_lens[s] + in.cont_lens[s] - 1 <= cap) {
-            const int64_t start = batch_.size();
-            const int32_t * t = in.tokens + layout.tok_off[size_t(s)];
-            for (int32_t i = 0; i < in.prompt_lens[s] + in.cont_lens[s] - 1; ++i) batch_.add(t[i], i, start);
-            ++s;
-        }
-        LayerRange range;
-        if (from) {
-            range.first_layer = from->layer;
-            range.start_rows = from->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
-        }
+        s = pack_samples(in, layout, first, cap);
+        LayerRange range = chunk_range(from, layout, first);
         range.stop_layer = layer;
         range.stop_rows = cache->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
         forward_hidden(batch_, range);
@@ -126,13 +140,7 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
     const std::vector<int64_t> & tok_off = layout.tok_off;
     const std::vector<int64_t> & cont_off = layout.cont_off;
     const int32_t longest = layout.longest;
-    if (from) {
-        if (from->tokens_hash != hash_eval_tokens(in) || from->n_tokens != layout.fed_off.back()) {
-            fail(DTM_ERR_INVALID_ARGUMENT, "the cached layer inputs were made for other samples");
-        }
-        from->require_same_prefix(model_);
-        if (base) from->require_same_prefix(base->model_);
-    }
+    if (from) check_layer_inputs(*from, hash_eval_tokens(in), layout, std::numeric_limits<int32_t>::max(), base);
     const int64_t n_cont = cont_off[size_t(n)];
 
     // ---- per-position values of the whole run ----
@@ -156,30 +164,23 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
     std::vector<int64_t> row_batch, row_cont;
     std::vector<int32_t> row_target;
 
-    int32_t s = 0;
-    while (s < n) {
+    for (int32_t s = 0; s < n;) {
         const int32_t first = s;
-        batch_.clear();
+        s = pack_samples(in, layout, first, cap);
         row_batch.clear();
         row_cont.clear();
         row_target.clear();
-        while (s < n && batch_.size() + in.prompt_lens[s] + in.cont_lens[s] - 1 <= cap) {
-            const int64_t start = batch_.size();
-            const int32_t P = in.prompt_lens[s], N = in.cont_lens[s];
-            const int32_t * t = in.tokens + tok_off[size_t(s)];
-            for (int32_t i = 0; i < P + N - 1; ++i) batch_.add(t[i], i, start);
+        for (int32_t smp = first; smp < s; ++smp) {
+            const int64_t start = layout.fed_off[size_t(smp)] - layout.fed_off[size_t(first)];
+            const int32_t P = in.prompt_lens[smp], N = in.cont_lens[smp];
+            const int32_t * t = in.tokens + tok_off[size_t(smp)];
             for (int32_t i = 1; i <= N; ++i) {
                 row_batch.push_back(start + P - 2 + i);
-                row_cont.push_back(cont_off[size_t(s)] + i - 1);
+                row_cont.push_back(cont_off[size_t(smp)] + i - 1);
                 row_target.push_back(t[P - 1 + i]);
             }
-            ++s;
         }
-        LayerRange range;
-        if (from) {
-            range.first_layer = from->layer;
-            range.start_rows = from->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
-        }
+        const LayerRange range = chunk_range(from, layout, first);
         forward_hidden(batch_, range);
         if (base) base->forward_hidden(batch_, range);
 

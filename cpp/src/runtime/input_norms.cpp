@@ -14,21 +14,23 @@ InputNorms::InputNorms(const ModelConfig & c) : config_(c) {
     sums_.emplace_back(size_t(c.dim), 0.0);  // head
 }
 
-void InputNorms::add(int32_t layer, Slot slot, const float * rows, int64_t n, int64_t width) {
-    std::vector<double> & s = sums_[size_t(layer * kSlotsPerLayer + slot)];
+namespace {
+
+// Adds the squares of n rows of `width` features to the sums, row by row.
+void add_squares(std::vector<double> & s, const float * rows, int64_t n, int64_t width) {
     for (int64_t t = 0; t < n; ++t) {
         const float * r = rows + t * width;
         for (int64_t i = 0; i < width; ++i) s[size_t(i)] += double(r[i]) * double(r[i]);
     }
 }
 
-void InputNorms::add_head(const float * rows, int64_t n, int64_t width) {
-    std::vector<double> & s = sums_.back();
-    for (int64_t t = 0; t < n; ++t) {
-        const float * r = rows + t * width;
-        for (int64_t i = 0; i < width; ++i) s[size_t(i)] += double(r[i]) * double(r[i]);
-    }
+}  // namespace
+
+void InputNorms::add(int32_t layer, Slot slot, const float * rows, int64_t n, int64_t width) {
+    add_squares(sums_[size_t(layer * kSlotsPerLayer + slot)], rows, n, width);
 }
+
+void InputNorms::add_head(const float * rows, int64_t n, int64_t width) { add_squares(sums_.back(), rows, n, width); }
 
 std::vector<float> InputNorms::norms(dtm_component_kind kind, int32_t layer) const {
     const std::vector<double> * s = nullptr;

@@ -25,6 +25,7 @@ public:
     // Sums run in double, row by row in order, so a record does not depend
     // on the batch split or the thread count.
     void add(int32_t layer, Slot slot, const float * rows, int64_t n, int64_t width);
+    // The same for the output head's input (the final-normed stream).
     void add_head(const float * rows, int64_t n, int64_t width);
 
     // The norms (sqrt of the sums) for a component of the given kind and

@@ -1,29 +1,18 @@
 #include "runtime/layer_inputs.h"
 
 #include "core/error.h"
+#include "core/fnv.h"
 
 namespace dtm {
 
-namespace {
-
-uint64_t fnv(uint64_t h, const void * data, size_t n) {
-    const auto * p = static_cast<const uint8_t *>(data);
-    for (size_t i = 0; i < n; ++i) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-}  // namespace
-
 uint64_t hash_eval_tokens(const dtm_eval_inputs & in) {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = kFnvOffsetBasis;
     int64_t total = 0;
     for (int32_t s = 0; s < in.n_samples; ++s) total += int64_t(in.prompt_lens[s]) + in.cont_lens[s];
-    h = fnv(h, &in.n_samples, sizeof(in.n_samples));
-    h = fnv(h, in.prompt_lens, sizeof(int32_t) * size_t(in.n_samples));
-    h = fnv(h, in.cont_lens, sizeof(int32_t) * size_t(in.n_samples));
-    h = fnv(h, in.tokens, sizeof(int32_t) * size_t(total));
+    h = fnv1a_bytes(h, &in.n_samples, sizeof(in.n_samples));
+    h = fnv1a_bytes(h, in.prompt_lens, sizeof(int32_t) * size_t(in.n_samples));
+    h = fnv1a_bytes(h, in.cont_lens, sizeof(int32_t) * size_t(in.n_samples));
+    h = fnv1a_bytes(h, in.tokens, sizeof(int32_t) * size_t(total));
     return h;
 }
 

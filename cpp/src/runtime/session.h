@@ -100,6 +100,20 @@ private:
         int32_t longest = 0;
     };
     SampleLayout check_samples(const dtm_eval_inputs & in) const;
+    // Checks cached layer inputs before a pass starts from them: made for
+    // these samples (`hash` = hash_eval_tokens(in)), entering a layer at or
+    // before `up_to_layer` (INT32_MAX: any), and made with the same matrices
+    // before that layer as this session's model (and base's, when given).
+    void check_layer_inputs(const LayerInputs & from, uint64_t hash, const SampleLayout & layout, int32_t up_to_layer,
+                            const Session * base) const;
+    // Packs the fed tokens of samples [first, ...) into batch_, as many whole
+    // samples as fit in cap tokens (at least one: cap >= the longest);
+    // returns the end of the chunk. Sample s starts at batch row
+    // layout.fed_off[s] - layout.fed_off[first].
+    int32_t pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap);
+    // The pass over a chunk that starts at sample `first`: from the cached
+    // rows of `from` when given, else from the embedding; runs to the end.
+    LayerRange chunk_range(const LayerInputs * from, const SampleLayout & layout, int32_t first) const;
     // Validates sequences as dtm_score documents; returns their offsets (n_seqs + 1).
     std::vector<int64_t> check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
                                          int32_t * longest) const;

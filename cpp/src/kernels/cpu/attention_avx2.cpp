@@ -29,6 +29,7 @@
 #include <math.h>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/avx2_util.h"
 
 namespace dtm::cpu {
 
@@ -38,11 +39,6 @@ constexpr int kLanes = 8;
 constexpr int kKeyBlock = 8;    // keys whose dot products run side by side (one lane each at the end)
 constexpr int kOutVectors = 8;  // vectors of out accumulated in registers by the weighted sum
 constexpr int kExpBatch = 8;    // expf calls between two updates of the sum (kept in memory across calls)
-
-// Lanes [0, n) set, n in 0..8.
-__m256i lanes_below(int32_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 // Lane r = dot(q, k[r]) in the reference's order, r = 0..7 (head_dim = n).
 __m256 dot8(const float * q, const float * const * k, int32_t n, __m256i tail) {

@@ -41,6 +41,7 @@
 #endif
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/avx512_util.h"
 
 namespace dtm::cpu {
 
@@ -54,7 +55,6 @@ constexpr int kOutVectors = 8;   // zmm of out accumulated in registers by the w
 constexpr int kExpBatch = 8;     // expf calls between two updates of the sum (kept in memory across calls)
 
 __mmask8 mask8(int32_t n) { return __mmask8((1u << n) - 1u); }                                   // n in 0..8
-__mmask16 mask16(int32_t n) { return n >= kWideLanes ? __mmask16(0xffff) : __mmask16((1u << n) - 1u); }  // n >= 0
 
 // Lane r = scale * (the reference's pairwise combination of acc[r]'s 8 lanes).
 __m256 combine8(const __m256 * acc, __m256 vscale) {
@@ -257,7 +257,7 @@ void attend_avx512(float * out, const float * q, const float * keys, const float
     for (int32_t i0 = 0; i0 < head_dim; i0 += kOutVectors * kWideLanes) {
         const int32_t width = head_dim - i0 < kOutVectors * kWideLanes ? head_dim - i0 : kOutVectors * kWideLanes;
         const int nv = (width + kWideLanes - 1) / kWideLanes;
-        weighted_sum_for(nv)(out + i0, values + i0, stride, scores, n_keys, mask16(width - (nv - 1) * kWideLanes));
+        weighted_sum_for(nv)(out + i0, values + i0, stride, scores, n_keys, mask16_below(width - (nv - 1) * kWideLanes));
     }
 }
 

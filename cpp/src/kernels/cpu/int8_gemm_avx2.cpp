@@ -14,9 +14,9 @@
 // so the result is bitwise that of int8_gemm_ref.
 #include <immintrin.h>
 
-#include <cstring>
-
+#include "kernels/cpu/avx2_util.h"
 #include "kernels/cpu/int8_gemm.h"
+#include "kernels/cpu/tile_walk.h"
 
 namespace dtm::cpu {
 
@@ -25,12 +25,7 @@ namespace {
 // Tiles of up to kTileTokens tokens: 4 * kTileTokens accumulators + kTileTokens
 // broadcasts + 1 weight quarter of 16 ymm.
 constexpr int kTileTokens = 2;
-
-int32_t load_4_bytes(const int8_t * p) {
-    int32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
+constexpr TileShape kShape = {kTileTokens, /*tile_panels=*/1, /*small_batch=*/0, /*gemv_panels=*/1};
 
 struct TileArgs {
     const uint8_t * w;      // the panel
@@ -107,22 +102,20 @@ void int8_gemm_avx2(const Int8Panels & w, const float * w_scale, const Int8Token
     a.k_groups = w.k_groups();
     a.ldq = x.ldq;
     a.ldy = ldy;
-    for (int64_t p = panel_begin; p < panel_end; ++p) {
+    walk_tiles(n_tokens, panel_begin, panel_end, kShape, [&](int64_t p, int64_t, int64_t t, int64_t mr) {
         a.w = w.panel(p);
         a.w_scale = w_scale + p * kPanelRows;
         a.n_valid = w.rows() - p * kPanelRows;
-        for (int64_t t = 0; t < n_tokens; t += kTileTokens) {
-            a.x = x.q + t * x.ldq;
-            a.q_sum = x.q_sum + t;
-            a.x_scale = x.scale + t;
-            a.y = y + t * ldy + p * kPanelRows;
-            if (n_tokens - t >= 2) {
-                tile<2>(a);
-            } else {
-                tile<1>(a);
-            }
+        a.x = x.q + t * x.ldq;
+        a.q_sum = x.q_sum + t;
+        a.x_scale = x.scale + t;
+        a.y = y + t * ldy + p * kPanelRows;
+        if (mr >= 2) {
+            tile<2>(a);
+        } else {
+            tile<1>(a);
         }
-    }
+    });
 }
 
 }  // namespace dtm::cpu

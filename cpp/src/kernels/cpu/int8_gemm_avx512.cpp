@@ -15,9 +15,9 @@
 // external linkage.
 #include <immintrin.h>
 
-#include <cstring>
-
+#include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/int8_gemm.h"
+#include "kernels/cpu/tile_walk.h"
 
 namespace dtm::cpu {
 
@@ -31,19 +31,7 @@ constexpr int kTileTokens = 6;
 constexpr int kTilePanels = 4;
 constexpr int kSmallBatch = 4;
 constexpr int kGemvPanels = 4;
-
-// int32 -> fp32 (exact below 2^24, else rounded to nearest even). The
-// zero-masking form with a full mask is the same instruction as
-// _mm512_cvtepi32_ps, whose undefined pass-through operand GCC 12 warns about.
-__m512 int32_to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(__mmask16(0xffff), v); }
-
-__mmask16 lanes_below(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u); }
-
-int32_t load_4_bytes(const int8_t * p) {
-    int32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
+constexpr TileShape kShape = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels};
 
 struct TileArgs {
     const uint8_t * w;       // first panel of the tile
@@ -95,7 +83,7 @@ void tile(const TileArgs & a) {
             if (o + 16 <= a.n_valid) {
                 _mm512_storeu_ps(yr + o, v);
             } else if (o < a.n_valid) {
-                _mm512_mask_storeu_ps(yr + o, lanes_below(a.n_valid - o), v);
+                _mm512_mask_storeu_ps(yr + o, mask16_below(a.n_valid - o), v);
             }
         }
     }
@@ -125,35 +113,25 @@ TileFn pick_tile(int mr, int np) {
     }
 }
 
-int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 }  // namespace
 
 void int8_gemm_avx512(const Int8Panels & w, const float * w_scale, const Int8Tokens & x, int64_t n_tokens, float * y,
                       int64_t ldy, int64_t panel_begin, int64_t panel_end) {
-    if (n_tokens <= 0) return;
-    const bool small = n_tokens < kSmallBatch;
-    const int64_t tile_tokens = small ? n_tokens : kTileTokens;
-    const int64_t tile_panels = small ? kGemvPanels : kTilePanels;
     TileArgs a;
     a.pstride = w.k_groups() * kPanelRows * kInt8GroupK;
     a.k_groups = w.k_groups();
     a.ldq = x.ldq;
     a.ldy = ldy;
-    for (int64_t p = panel_begin; p < panel_end; p += tile_panels) {
-        const int64_t np = min64(tile_panels, panel_end - p);
+    walk_tiles(n_tokens, panel_begin, panel_end, kShape, [&](int64_t p, int64_t np, int64_t t, int64_t mr) {
         a.w = w.panel(p);
         a.w_scale = w_scale + p * kPanelRows;
         a.n_valid = w.rows() - p * kPanelRows;
-        for (int64_t t = 0; t < n_tokens; t += tile_tokens) {
-            const int64_t mr = min64(tile_tokens, n_tokens - t);
-            a.x = x.q + t * x.ldq;
-            a.q_sum = x.q_sum + t;
-            a.x_scale = x.scale + t;
-            a.y = y + t * ldy + p * kPanelRows;
-            pick_tile(int(mr), int(np))(a);
-        }
-    }
+        a.x = x.q + t * x.ldq;
+        a.q_sum = x.q_sum + t;
+        a.x_scale = x.scale + t;
+        a.y = y + t * ldy + p * kPanelRows;
+        pick_tile(int(mr), int(np))(a);
+    });
 }
 
 }  // namespace dtm::cpu

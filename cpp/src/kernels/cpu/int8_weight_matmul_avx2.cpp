@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "kernels/cpu/int8_weight_matmul.h"
+#include "kernels/cpu/tile_walk.h"
 
 namespace dtm::cpu {
 
@@ -20,6 +21,7 @@ namespace {
 
 // 2 * kTileTokens accumulators + 2 weight vectors + 1 broadcast of 16 ymm.
 constexpr int kTileTokens = 6;
+constexpr TileShape kShape = {kTileTokens, /*tile_panels=*/1, /*small_batch=*/0, /*gemv_panels=*/1};
 
 __m256 widen_8(const int8_t * q) {
     int64_t bytes;
@@ -74,13 +76,10 @@ TileFn pick_tile(int64_t mr) {
 
 void int8_weight_matmul_avx2(const Int8KMajorPanels & w, const float * w_scale, const float * x, int64_t ldx, float * y,
                              int64_t ldy, int64_t n_tokens, int64_t panel_begin, int64_t panel_end) {
-    for (int64_t p = panel_begin; p < panel_end; ++p) {
-        for (int64_t t = 0; t < n_tokens; t += kTileTokens) {
-            const int64_t mr = n_tokens - t < kTileTokens ? n_tokens - t : kTileTokens;
-            pick_tile(mr)(w.panel(p), w.cols(), x + t * ldx, ldx, w_scale + p * kPanelRows,
-                          y + t * ldy + p * kPanelRows, ldy, w.rows() - p * kPanelRows);
-        }
-    }
+    walk_tiles(n_tokens, panel_begin, panel_end, kShape, [&](int64_t p, int64_t, int64_t t, int64_t mr) {
+        pick_tile(mr)(w.panel(p), w.cols(), x + t * ldx, ldx, w_scale + p * kPanelRows, y + t * ldy + p * kPanelRows,
+                      ldy, w.rows() - p * kPanelRows);
+    });
 }
 
 }  // namespace dtm::cpu

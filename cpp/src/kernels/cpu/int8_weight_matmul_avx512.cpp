@@ -11,7 +11,9 @@
 // AVX-512 flags, called only after the dispatch checked the CPU.
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/int8_weight_matmul.h"
+#include "kernels/cpu/tile_walk.h"
 
 namespace dtm::cpu {
 
@@ -23,16 +25,10 @@ constexpr int kTileTokens = 8;
 constexpr int kTilePanels = 2;
 constexpr int kSmallBatch = 4;
 constexpr int kGemvPanels = 4;
-
-// int32 -> fp32 (exact below 2^24, else rounded to nearest even). The
-// zero-masking form with a full mask is the same instruction as
-// _mm512_cvtepi32_ps, whose undefined pass-through operand GCC 12 warns about.
-__m512 int32_to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(__mmask16(0xffff), v); }
+constexpr TileShape kShape = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels};
 
 // 16 int8 -> 16 int32 (the zero-masking form, for the same reason).
 __m512i int8_to_int32(__m128i v) { return _mm512_maskz_cvtepi8_epi32(__mmask16(0xffff), v); }
-
-__mmask16 lanes_below(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u); }
 
 struct TileArgs {
     const int8_t * w;        // first panel of the tile
@@ -80,7 +76,7 @@ void tile(const TileArgs & a) {
             if (o + 16 <= a.n_valid) {
                 _mm512_storeu_ps(yr, v);
             } else if (o < a.n_valid) {
-                _mm512_mask_storeu_ps(yr, lanes_below(a.n_valid - o), v);
+                _mm512_mask_storeu_ps(yr, mask16_below(a.n_valid - o), v);
             }
         }
     }
@@ -112,32 +108,23 @@ TileFn pick_tile(int mr, int np) {
     }
 }
 
-int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 }  // namespace
 
 void int8_weight_matmul_avx512(const Int8KMajorPanels & w, const float * w_scale, const float * x, int64_t ldx,
                                float * y, int64_t ldy, int64_t n_tokens, int64_t panel_begin, int64_t panel_end) {
-    if (n_tokens <= 0) return;
-    const bool small = n_tokens < kSmallBatch;
-    const int64_t tile_tokens = small ? n_tokens : kTileTokens;
-    const int64_t tile_panels = small ? kGemvPanels : kTilePanels;
     TileArgs a;
     a.pstride = w.cols() * kPanelRows;
     a.cols = w.cols();
     a.ldx = ldx;
     a.ldy = ldy;
-    for (int64_t p = panel_begin; p < panel_end; p += tile_panels) {
-        const int64_t np = min64(tile_panels, panel_end - p);
+    walk_tiles(n_tokens, panel_begin, panel_end, kShape, [&](int64_t p, int64_t np, int64_t t, int64_t mr) {
         a.w = w.panel(p);
         a.w_scale = w_scale + p * kPanelRows;
         a.n_valid = w.rows() - p * kPanelRows;
-        for (int64_t t = 0; t < n_tokens; t += tile_tokens) {
-            a.x = x + t * ldx;
-            a.y = y + t * ldy + p * kPanelRows;
-            pick_tile(int(min64(tile_tokens, n_tokens - t)), int(np))(a);
-        }
-    }
+        a.x = x + t * ldx;
+        a.y = y + t * ldy + p * kPanelRows;
+        pick_tile(int(mr), int(np))(a);
+    });
 }
 
 }  // namespace dtm::cpu

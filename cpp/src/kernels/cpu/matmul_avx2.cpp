@@ -18,6 +18,7 @@
 // (no std:: templates the linker could share with baseline code).
 #include <immintrin.h>
 
+#include "kernels/cpu/avx2_util.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/matmul_walk.h"
 
@@ -42,17 +43,11 @@ constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGe
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
 constexpr _mm_hint kPrefetchHint = _MM_HINT_T0;
 
-// All-ones lanes for outputs o .. o+7 that are < n_valid.
-__m256i lanes_below(int64_t o, int64_t n_valid) {
-    const int64_t n = n_valid - o;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 // y lanes o .. o+7 (those < n_valid; the others read as 0).
 __m256 load8(const float * src, int64_t o, int64_t n_valid) {
     if (o + 8 <= n_valid) return _mm256_loadu_ps(src + o);
     if (o >= n_valid) return _mm256_setzero_ps();
-    return _mm256_maskload_ps(src + o, lanes_below(o, n_valid));
+    return _mm256_maskload_ps(src + o, lanes_below(n_valid - o));
 }
 
 // Stores the lanes o .. o+7 of v that are < n_valid.
@@ -60,7 +55,7 @@ void store8(float * dst, int64_t o, int64_t n_valid, __m256 v) {
     if (o + 8 <= n_valid) {
         _mm256_storeu_ps(dst + o, v);
     } else if (o < n_valid) {
-        _mm256_maskstore_ps(dst + o, lanes_below(o, n_valid), v);
+        _mm256_maskstore_ps(dst + o, lanes_below(n_valid - o), v);
     }
 }
 

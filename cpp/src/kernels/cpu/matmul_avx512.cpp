@@ -21,6 +21,7 @@
 // through the linker.
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/matmul_walk.h"
 
@@ -50,8 +51,6 @@ constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGe
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
 constexpr _mm_hint kPrefetchHint = _MM_HINT_T0;
 
-__mmask16 lanes_below(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u); }
-
 // One tile: MR tokens x NP panels over the k block of a (see TileArgs).
 template <int MR, int NP, bool PREFETCH>
 void tile(const TileArgs & a) {
@@ -61,7 +60,7 @@ void tile(const TileArgs & a) {
 #pragma GCC unroll 8
         for (int j = 0; j < NP; ++j) {
             // Lanes past the last row (padding) are never stored; load them as 0.
-            acc[i][j] = a.resume ? _mm512_maskz_loadu_ps(lanes_below(a.n_valid - j * 16), a.y + i * a.ldy + j * 16)
+            acc[i][j] = a.resume ? _mm512_maskz_loadu_ps(mask16_below(a.n_valid - j * 16), a.y + i * a.ldy + j * 16)
                                  : _mm512_setzero_ps();
         }
     }
@@ -100,7 +99,7 @@ void tile(const TileArgs & a) {
             if (o + 16 <= a.n_valid) {
                 _mm512_storeu_ps(yr + o, acc[i][j]);
             } else if (o < a.n_valid) {  // padded last panel: write o < rows only
-                _mm512_mask_storeu_ps(yr + o, lanes_below(a.n_valid - o), acc[i][j]);
+                _mm512_mask_storeu_ps(yr + o, mask16_below(a.n_valid - o), acc[i][j]);
             }
         }
     }

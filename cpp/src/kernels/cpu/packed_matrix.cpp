@@ -13,31 +13,6 @@
 
 namespace dtm::cpu {
 
-namespace {
-
-constexpr size_t kAlignment = 64;
-
-// 64-byte aligned, uninitialised storage for `count` floats (at least one
-// cache line, so an empty matrix still owns a valid pointer).
-float * aligned_floats(size_t count) {
-    const size_t max_count = (std::numeric_limits<size_t>::max() - kAlignment) / sizeof(float);
-    if (count > max_count) {
-        fail(DTM_ERR_OUT_OF_MEMORY, "packed matrix of %zu floats is too large", count);
-    }
-    size_t bytes = count * sizeof(float);
-    bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;  // aligned_alloc wants a multiple
-    if (bytes == 0) bytes = kAlignment;
-    void * p = std::aligned_alloc(kAlignment, bytes);
-    if (p == nullptr) {
-        fail(DTM_ERR_OUT_OF_MEMORY, "could not allocate %zu bytes for a packed matrix", bytes);
-    }
-    return static_cast<float *>(p);
-}
-
-}  // namespace
-
-void AlignedFree::operator()(float * p) const { std::free(p); }
-
 PackedMatrix PackedMatrix::pack(const float * w, int64_t rows, int64_t cols, int64_t ld) {
     if (rows < 0 || cols < 0) {
         fail(DTM_ERR_INVALID_ARGUMENT, "cannot pack a %lld x %lld matrix",
@@ -59,7 +34,7 @@ PackedMatrix PackedMatrix::pack(const float * w, int64_t rows, int64_t cols, int
         fail(DTM_ERR_OUT_OF_MEMORY, "packed matrix of %lld x %lld is too large",
              static_cast<long long>(rows), static_cast<long long>(cols));
     }
-    m.data_.reset(aligned_floats(size_t(n_panels * cols * kPanelRows)));
+    m.data_ = aligned_array<float>(size_t(n_panels * cols * kPanelRows), "a packed matrix");
 
     for (int64_t p = 0; p < n_panels; ++p) {
         float * dst = m.data_.get() + p * cols * kPanelRows;  // (cols, kPanelRows)

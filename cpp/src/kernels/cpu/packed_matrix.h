@@ -14,13 +14,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/cpu/aligned_array.h"
+
 namespace dtm::cpu {
 
 constexpr int64_t kPanelRows = 16;
-
-struct AlignedFree {
-    void operator()(float * p) const;
-};
 
 class PackedMatrix {
 public:
@@ -41,7 +39,7 @@ public:
 private:
     int64_t rows_ = 0;
     int64_t cols_ = 0;
-    std::unique_ptr<float[], AlignedFree> data_;  // (n_panels, cols, kPanelRows), 64-byte aligned
+    AlignedArray<float> data_;  // (n_panels, cols, kPanelRows), 64-byte aligned
 };
 
 }  // namespace dtm::cpu

@@ -14,21 +14,20 @@
 // operations in its order, so the result is bitwise equal.
 #include <immintrin.h>
 
-#include <cstring>
-
+#include "kernels/cpu/avx2_util.h"
 #include "kernels/cpu/qblock_gemm.h"
+#include "kernels/cpu/tile_walk.h"
 
 namespace dtm::cpu {
 
 namespace {
 
 constexpr int kTileTokens = 2;
+constexpr TileShape kShape = {kTileTokens, /*tile_panels=*/1, /*small_batch=*/0, /*gemv_panels=*/1};
 
 // x[0 .. 3] sign-extended to int16 and repeated over the 4 64-bit lanes.
 __m256i broadcast_4_activations(const int8_t * x) {
-    int32_t v;
-    std::memcpy(&v, x, sizeof v);
-    return _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(v)));
+    return _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(load_4_bytes(x))));
 }
 
 struct TileArgs {
@@ -133,21 +132,19 @@ void qblock_gemm_avx2(const QBlockPanels & w, const QBlockTokens & x, int64_t n_
     a.n_blocks = w.n_blocks();
     a.offset = w.offset();
     a.ldy = ldy;
-    for (int64_t p = panel_begin; p < panel_end; ++p) {
+    walk_tiles(n_tokens, panel_begin, panel_end, kShape, [&](int64_t p, int64_t, int64_t t, int64_t mr) {
         a.w = w.values(p, 0);
         a.scales = w.scales(p, 0);
         a.n_valid = w.rows() - p * kPanelRows;
-        for (int64_t t = 0; t < n_tokens; t += kTileTokens) {
-            a.x = {x.q + t * x.ldq, x.ldq, x.d + t * x.ldb, x.q_sum + t * x.ldb, x.ldb};
-            a.y = y + t * ldy + p * kPanelRows;
-            const bool two = n_tokens - t >= 2;
-            if (q4) {
-                two ? tile<2, true>(a) : tile<1, true>(a);
-            } else {
-                two ? tile<2, false>(a) : tile<1, false>(a);
-            }
+        a.x = {x.q + t * x.ldq, x.ldq, x.d + t * x.ldb, x.q_sum + t * x.ldb, x.ldb};
+        a.y = y + t * ldy + p * kPanelRows;
+        const bool two = mr >= 2;
+        if (q4) {
+            two ? tile<2, true>(a) : tile<1, true>(a);
+        } else {
+            two ? tile<2, false>(a) : tile<1, false>(a);
         }
-    }
+    });
 }
 
 }  // namespace dtm::cpu

@@ -15,9 +15,9 @@
 // checked the CPU.
 #include <immintrin.h>
 
-#include <cstring>
-
+#include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/qblock_gemm.h"
+#include "kernels/cpu/tile_walk.h"
 
 namespace dtm::cpu {
 
@@ -30,19 +30,7 @@ constexpr int kTileTokens = 4;
 constexpr int kTilePanels = 2;
 constexpr int kSmallBatch = 3;
 constexpr int kGemvPanels = 4;
-
-// int32 -> fp32 (exact below 2^24, else rounded to nearest even). The
-// zero-masking form with a full mask is the same instruction as
-// _mm512_cvtepi32_ps, whose undefined pass-through operand GCC 12 warns about.
-__m512 int32_to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(__mmask16(0xffff), v); }
-
-__mmask16 lanes_below(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u); }
-
-int32_t load_4_bytes(const int8_t * p) {
-    int32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
+constexpr TileShape kShape = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels};
 
 struct TileArgs {
     const uint8_t * w;        // the first panel's block 0
@@ -139,7 +127,7 @@ void tile(const TileArgs & a) {
             if (o + 16 <= a.n_valid) {
                 _mm512_storeu_ps(yr, acc[i][j]);
             } else if (o < a.n_valid) {
-                _mm512_mask_storeu_ps(yr, lanes_below(a.n_valid - o), acc[i][j]);
+                _mm512_mask_storeu_ps(yr, mask16_below(a.n_valid - o), acc[i][j]);
             }
         }
     }
@@ -168,16 +156,10 @@ TileFn pick_tile(int mr, int np) {
     }
 }
 
-int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 }  // namespace
 
 void qblock_gemm_avx512(const QBlockPanels & w, const QBlockTokens & x, int64_t n_tokens, float * y, int64_t ldy,
                         int64_t panel_begin, int64_t panel_end) {
-    if (n_tokens <= 0) return;
-    const bool small = n_tokens < kSmallBatch;
-    const int64_t tile_tokens = small ? n_tokens : kTileTokens;
-    const int64_t tile_panels = small ? kGemvPanels : kTilePanels;
     const bool q4 = w.format() == DTM_FORMAT_Q4_0;
     TileArgs a;
     a.pstride = w.n_blocks() * w.block_bytes();
@@ -186,18 +168,14 @@ void qblock_gemm_avx512(const QBlockPanels & w, const QBlockTokens & x, int64_t 
     a.n_blocks = w.n_blocks();
     a.offset = w.offset();
     a.ldy = ldy;
-    for (int64_t p = panel_begin; p < panel_end; p += tile_panels) {
-        const int64_t np = min64(tile_panels, panel_end - p);
+    walk_tiles(n_tokens, panel_begin, panel_end, kShape, [&](int64_t p, int64_t np, int64_t t, int64_t mr) {
         a.w = w.values(p, 0);
         a.scales = w.scales(p, 0);
         a.n_valid = w.rows() - p * kPanelRows;
-        for (int64_t t = 0; t < n_tokens; t += tile_tokens) {
-            const int64_t mr = min64(tile_tokens, n_tokens - t);
-            a.x = {x.q + t * x.ldq, x.ldq, x.d + t * x.ldb, x.q_sum + t * x.ldb, x.ldb};
-            a.y = y + t * ldy + p * kPanelRows;
-            (q4 ? pick_tile<true>(int(mr), int(np)) : pick_tile<false>(int(mr), int(np)))(a);
-        }
-    }
+        a.x = {x.q + t * x.ldq, x.ldq, x.d + t * x.ldb, x.q_sum + t * x.ldb, x.ldb};
+        a.y = y + t * ldy + p * kPanelRows;
+        (q4 ? pick_tile<true>(int(mr), int(np)) : pick_tile<false>(int(mr), int(np)))(a);
+    });
 }
 
 }  // namespace dtm::cpu

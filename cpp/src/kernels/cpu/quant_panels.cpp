@@ -12,8 +12,6 @@ namespace dtm::cpu {
 
 namespace {
 
-constexpr size_t kAlignment = 64;
-
 void check_shape(int64_t rows, int64_t cols, const void * data, const char * what) {
     if (rows < 0 || cols < 0) {
         fail(DTM_ERR_INVALID_ARGUMENT, "cannot pack a %lld x %lld %s matrix", static_cast<long long>(rows),
@@ -30,15 +28,10 @@ void check_shape(int64_t rows, int64_t cols, const void * data, const char * wha
 
 }  // namespace
 
-void AlignedByteFree::operator()(uint8_t * p) const { std::free(p); }
-
 AlignedBytes aligned_bytes(size_t count, uint8_t fill) {
-    size_t bytes = (count + kAlignment - 1) / kAlignment * kAlignment;  // aligned_alloc wants a multiple
-    if (bytes == 0) bytes = kAlignment;
-    void * p = std::aligned_alloc(kAlignment, bytes);
-    if (p == nullptr) fail(DTM_ERR_OUT_OF_MEMORY, "could not allocate %zu bytes for packed weights", bytes);
-    std::memset(p, fill, bytes);
-    return AlignedBytes(static_cast<uint8_t *>(p));
+    AlignedBytes bytes = aligned_array<uint8_t>(count, "packed weights");
+    std::memset(bytes.get(), fill, aligned_size(count));  // the padding past count too
+    return bytes;
 }
 
 // ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@
 #include <memory>
 
 #include "dtm/dtm.h"
+#include "kernels/cpu/aligned_array.h"
 #include "kernels/cpu/packed_matrix.h"
 
 namespace dtm::cpu {
@@ -49,10 +50,7 @@ constexpr int64_t kQBlockSize = 32;    // weights per q8_0 / q4_0 block
 constexpr int64_t kQ8BlockPanelBytes = kQBlockSize * kPanelRows;      // 512
 constexpr int64_t kQ4BlockPanelBytes = kQBlockSize * kPanelRows / 2;  // 256
 
-struct AlignedByteFree {
-    void operator()(uint8_t * p) const;
-};
-using AlignedBytes = std::unique_ptr<uint8_t[], AlignedByteFree>;
+using AlignedBytes = AlignedArray<uint8_t>;
 
 // `count` bytes, 64-byte aligned, every byte `fill`; throws
 // DTM_ERR_OUT_OF_MEMORY when the allocation fails.

@@ -5,6 +5,7 @@
 // in the default rounding mode), so the same bits.
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/quant_math.h"
 #include "kernels/cpu/quant_panels.h"
 #include "kernels/cpu/quantize_tokens.h"
@@ -12,8 +13,6 @@
 namespace dtm::cpu {
 
 namespace {
-
-__mmask16 lanes_below(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u); }
 
 // |v| >= inf or NaN: the unordered-or-not-less-than compare.
 __mmask16 not_finite(__m512 abs_v) {
@@ -60,7 +59,7 @@ void quantize_tokens_int8_avx512(const float * x, int64_t ldx, int64_t n_tokens,
         __m512 vmax = _mm512_setzero_ps();
         __mmask16 bad = 0;
         for (int64_t k = 0; k < cols; k += 16) {
-            const __mmask16 m = lanes_below(cols - k);
+            const __mmask16 m = mask16_below(cols - k);
             const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(m, xt + k));
             bad |= not_finite(a) & m;
             const __mmask16 kept = _mm512_cmp_ps_mask(a, skip, _CMP_LE_OQ) & m;
@@ -75,7 +74,7 @@ void quantize_tokens_int8_avx512(const float * x, int64_t ldx, int64_t n_tokens,
         const __m512 vs = _mm512_set1_ps(s != 0.0f ? s : 1.0f);
         __m512i vsum = _mm512_setzero_si512();
         for (int64_t k = 0; k < cols; k += 16) {
-            const __mmask16 m = lanes_below(cols - k);
+            const __mmask16 m = mask16_below(cols - k);
             const __m512 v = _mm512_maskz_loadu_ps(m, xt + k);
             const __mmask16 kept = _mm512_cmp_ps_mask(_mm512_abs_ps(v), skip, _CMP_LE_OQ) & m & (s != 0.0f ? 0xffff : 0);
             const __m512i qi = _mm512_maskz_mov_epi32(kept, quantize_lanes(v, vs));

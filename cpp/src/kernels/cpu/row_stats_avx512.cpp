@@ -24,6 +24,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/row_stats.h"
 
@@ -35,10 +36,8 @@ constexpr int kLanes = 16;
 constexpr int kMaxUnroll = 4;  // vectors per step of the max pass (independent max chains)
 constexpr int kSumGroup = 4;   // exp vectors added pairwise in float before widening to double
 
-__mmask16 tail_mask(int64_t rem) { return __mmask16((1u << rem) - 1u); }
-
 __m512 load_tail(const float * p, int64_t rem) {
-    return _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(rem), p);
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), mask16_below(rem), p);
 }
 
 // exp(d) for d <= 0 or d = -inf (see exp_poly.h); <= 1.06 ulp, 0 for d = -inf.

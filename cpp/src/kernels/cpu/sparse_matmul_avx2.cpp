@@ -20,6 +20,7 @@
 // only after the dispatch checked the CPU; no std:: templates here.
 #include <immintrin.h>
 
+#include "kernels/cpu/avx2_util.h"
 #include "kernels/cpu/sparse_matmul.h"
 
 namespace dtm::cpu {
@@ -29,12 +30,6 @@ namespace {
 constexpr int64_t kLanes = 16;
 constexpr int kGemvTokens = 2;
 constexpr int kTileRows = 4;  // rows per group of the tile kernel
-
-// Lanes [0, n) of a half set (all ones), as a float mask.
-__m256 lanes_below(int64_t n) {
-    const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n < 0 ? 0 : n > 8 ? 8 : n)), lane));
-}
 
 // The 8 local indices at p as int32.
 __m256i load_local(const uint8_t * p) {
@@ -68,8 +63,8 @@ void gemv_panel(const SparseView & w, int64_t p, const float * x, int64_t ldx, f
         }
     }
     const int64_t n_rows = w.rows - p * kLanes;
-    const __m256i out_lo = _mm256_castps_si256(lanes_below(n_rows));
-    const __m256i out_hi = _mm256_castps_si256(lanes_below(n_rows - 8));
+    const __m256i out_lo = lanes_below(n_rows);
+    const __m256i out_hi = lanes_below(n_rows - 8);
 #pragma GCC unroll 2
     for (int t = 0; t < NT; ++t) {
         float * yr = y + t * ldy + p * kLanes;

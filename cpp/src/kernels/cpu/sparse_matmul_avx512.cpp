@@ -22,6 +22,7 @@
 // two entry points has external linkage and no std:: templates are used.
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/sparse_matmul.h"
 
 namespace dtm::cpu {
@@ -30,10 +31,6 @@ namespace {
 
 constexpr int64_t kLanes = 16;
 constexpr int kGemvTokens = 8;  // tokens sharing one pass over a panel's weights
-
-__mmask16 lanes_below(int64_t n) {
-    return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1u);
-}
 
 template <int NT>
 void gemv_panel(const SparseView & w, int64_t p, const float * x, int64_t ldx, float * y, int64_t ldy) {
@@ -49,7 +46,7 @@ void gemv_panel(const SparseView & w, int64_t p, const float * x, int64_t ldx, f
         if (n == 0) continue;
         const int64_t k0 = c * kSparseWindow;
         // The last window may be partial: load only columns < cols.
-        const __mmask16 m_lo = lanes_below(w.cols - k0), m_hi = lanes_below(w.cols - k0 - 16);
+        const __mmask16 m_lo = mask16_below(w.cols - k0), m_hi = mask16_below(w.cols - k0 - 16);
         __m512 lo[NT], hi[NT];
 #pragma GCC unroll 8
         for (int t = 0; t < NT; ++t) {
@@ -68,7 +65,7 @@ void gemv_panel(const SparseView & w, int64_t p, const float * x, int64_t ldx, f
             }
         }
     }
-    const __mmask16 out = lanes_below(w.rows - p * kLanes);
+    const __mmask16 out = mask16_below(w.rows - p * kLanes);
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy + p * kLanes, out, acc[t]);
 }
@@ -96,7 +93,7 @@ void tile_panel(const SparseView & w, int64_t p, const float * xt, int64_t n_tok
     for (int r = 0; r < kLanes; ++r) _mm512_store_ps(out + r * kLanes, acc[r]);
     const __m512i column = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                               _mm512_set1_epi32(int32_t(kLanes)));
-    const __mmask16 rows_here = lanes_below(w.rows - p * kLanes);
+    const __mmask16 rows_here = mask16_below(w.rows - p * kLanes);
     for (int64_t t = 0; t < n_tokens; ++t) {
         const __m512 yt = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), __mmask16(0xffff),
                                                    _mm512_add_epi32(column, _mm512_set1_epi32(int32_t(t))), out, 4);

@@ -86,12 +86,7 @@ void transpose_token_tile(const float * x, int64_t ldx, int64_t n_tokens, int64_
 }
 
 const SparseKernels & sparse_kernels(dtm_isa isa) {
-    if (isa < DTM_ISA_SCALAR || isa > DTM_ISA_AVX512) {
-        fail(DTM_ERR_INVALID_ARGUMENT, "no sparse kernel table for instruction set %d (resolve it first)", int(isa));
-    }
-    if (!isa_supported(isa)) {
-        fail(DTM_ERR_UNSUPPORTED, "instruction set %s is not supported by this CPU", isa_name(isa));
-    }
+    kernels(isa);  // validates isa and CPU support, throwing as documented
     return kSparseTables[isa - DTM_ISA_SCALAR];
 }
 

@@ -13,32 +13,16 @@ namespace dtm::cpu {
 
 namespace {
 
-constexpr size_t kAlignment = 64;
 constexpr int64_t kLanes = 16;  // rows per panel = lanes per slot
 
-// 64-byte aligned, uninitialised storage for `count` elements of `size`
-// bytes (at least one cache line, so empty arrays still own a pointer).
-void * aligned_array(int64_t count, size_t size) {
-    const int64_t max_count = int64_t((std::numeric_limits<size_t>::max() / 2) / size);
-    if (count < 0 || count > max_count) {
-        fail(DTM_ERR_OUT_OF_MEMORY, "sparse matrix array of %lld elements is too large", static_cast<long long>(count));
-    }
-    size_t bytes = size_t(count) * size;
-    bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    if (bytes == 0) bytes = kAlignment;
-    void * p = std::aligned_alloc(kAlignment, bytes);
-    if (p == nullptr) fail(DTM_ERR_OUT_OF_MEMORY, "could not allocate %zu bytes for a sparse matrix", bytes);
-    return p;
-}
-
+// Uninitialised, 64-byte aligned storage for `count` elements.
 template <typename T>
-std::unique_ptr<T[], SparseFree> make_array(int64_t count) {
-    return std::unique_ptr<T[], SparseFree>(static_cast<T *>(aligned_array(count, sizeof(T))));
+AlignedArray<T> make_array(int64_t count) {
+    // A negative count reads as a huge one: too large.
+    return aligned_array<T>(size_t(count), "a sparse matrix");
 }
 
 }  // namespace
-
-void SparseFree::operator()(void * p) const { std::free(p); }
 
 SparseMatrix SparseMatrix::from_csr(int64_t rows, int64_t cols, const int64_t * row_offsets,
                                     const uint32_t * col_indices, const float * values) {

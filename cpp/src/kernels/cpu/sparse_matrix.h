@@ -31,6 +31,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/cpu/aligned_array.h"
+
 namespace dtm::cpu {
 
 constexpr int64_t kSparseWindow = 32;  // columns per window
@@ -47,10 +49,6 @@ struct SparseView {
     const uint8_t * window_slots;  // (n_panels * n_windows) slots of each block
     const float * values;          // (n_slots, 16)
     const uint8_t * local;         // (n_slots, 16) column - 32c, or kSparsePad
-};
-
-struct SparseFree {
-    void operator()(void * p) const;
 };
 
 class SparseMatrix {
@@ -93,10 +91,10 @@ private:
     int64_t nnz_ = 0;
     int64_t n_panels_ = 0;
     int64_t n_windows_ = 0;
-    std::unique_ptr<int64_t[], SparseFree> panel_start_;   // (n_panels + 1)
-    std::unique_ptr<uint8_t[], SparseFree> window_slots_;  // (n_panels * n_windows)
-    std::unique_ptr<float[], SparseFree> values_;          // (n_slots * 16), 64-byte aligned
-    std::unique_ptr<uint8_t[], SparseFree> local_;         // (n_slots * 16)
+    AlignedArray<int64_t> panel_start_;   // (n_panels + 1)
+    AlignedArray<uint8_t> window_slots_;  // (n_panels * n_windows)
+    AlignedArray<float> values_;          // (n_slots * 16), 64-byte aligned
+    AlignedArray<uint8_t> local_;         // (n_slots * 16)
 };
 
 }  // namespace dtm::cpu

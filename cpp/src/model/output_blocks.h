@@ -1,8 +1,8 @@
-// output_blocks.h - how the quantized Linears split one product over the
-// session's threads: blocks of panels x blocks of tokens, as
-// DenseLinear::forward does. Every output belongs to exactly one block, and
-// a block's kernel call computes each of its outputs in an order that does
-// not depend on the block, so results do not depend on the thread count.
+// output_blocks.h - how the Linears (DenseLinear and the quantized ones)
+// split one product over the session's threads: blocks of panels x blocks of
+// tokens. Every output belongs to exactly one block, and a block's kernel
+// call computes each of its outputs in an order that does not depend on the
+// block, so results do not depend on the thread count.
 #pragma once
 
 #include <algorithm>
@@ -10,7 +10,7 @@
 
 #include "core/thread_pool.h"
 
-namespace dtm::compress {
+namespace dtm {
 
 // Runs fn(panel_begin, panel_end, token_begin, n_tokens) for every block of
 // the product of n_panels panels with n_tokens tokens on the pool.
@@ -32,4 +32,4 @@ void for_each_output_block(ThreadPool & pool, int64_t n_panels, int64_t n_tokens
     });
 }
 
-}  // namespace dtm::compress
+}  // namespace dtm
