@@ -43,7 +43,7 @@ import java.util.Map;
                 "Writes into --out: report.html, scan.json, scan-cells.csv, scan-plans.csv and plan-*.json.",
                 ""},
         footerHeading = "%nExamples:%n",
-        footer = {"  dtm plan                                  # the main job: default model, 64 prompts, 50 %",
+        footer = {"  dtm plan --sparsity 0.1                   # the README's main job: default model, 64 prompts",
                 "  dtm plan --sparsity 0.7 --steps 2 --no-int8",
                 "  dtm plan --fdt-threshold 50 --int8-fallback int8-outlier --no-pruning",
                 "  dtm eval --plan dtm-report/plan-fdt-guided-pruning.json --count 64   # re-evaluate a plan"})
