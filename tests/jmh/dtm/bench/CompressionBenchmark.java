@@ -3,6 +3,7 @@ package dtm.bench;
 import dtm.compress.Plan;
 import dtm.data.DefaultModel;
 import dtm.model.Component;
+import dtm.model.ComponentKind;
 import dtm.model.Compression;
 import dtm.model.Model;
 import dtm.model.ScoreResult;
@@ -11,6 +12,7 @@ import dtm.model.SessionOptions;
 import dtm.model.WeightFormat;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -35,8 +37,9 @@ import org.openjdk.jmh.runner.IterationType;
  * Whole-model speed and weight memory of compressed candidates against the fp32 base, on the
  * default model (stories15M), in one JMH run. The {@code candidate} parameter is a compression
  * in its text form ({@link Compression#parse}) applied to every decoder matrix
- * ({@code model.layers.*}: q, k, v, o, gate, up, down of every layer), or {@code fp32}: the base
- * itself, the yardstick. The embedding and the (tied) output head stay fp32 in every candidate.
+ * ({@code model.layers.*}: q, k, v, o, gate, up, down of every layer), or {@code fp32}: a
+ * candidate that compresses nothing (the base's weights, shared), the control. The embedding and
+ * the (tied) output head stay fp32 in every candidate.
  *
  * <ul>
  *   <li>{@code decode}: one-token decoding with a session, token after token of a fixed text,
@@ -47,25 +50,26 @@ import org.openjdk.jmh.runner.IterationType;
  *   <li>{@code decodeVsFp32}, {@code scoreVsFp32}: the same work, paired: every invocation runs
  *       one operation on the candidate and the same one on the fp32 base (which goes first
  *       alternates), each timed on its own. The JMH score (pairs/s) means little; what counts is
- *       the ratio candidate tokens/s ÷ fp32 tokens/s that the iteration teardown prints
- *       ({@code [compression] ... x fp32}): both sides see the same machine load, so on a shared
- *       machine this ratio is far steadier than dividing two rows measured minutes apart. (In the
- *       paired run the two models evict each other's weights from the caches; the unpaired rows
- *       show each model with the caches to itself.)
+ *       the speed ratio candidate ÷ fp32, the median over the pairs of the measurement
+ *       iterations, which the trial teardown prints ({@code [compression] decode|score ... x
+ *       fp32}) with each iteration's median and the ratio of the total times. Both sides of a
+ *       pair see the same machine load, so on a shared machine this ratio is far steadier than
+ *       the quotient of two rows measured minutes apart. (Paired, the two models evict each
+ *       other's weights from the caches; the unpaired rows have the caches to themselves.)
  * </ul>
  *
- * <p>Memory: the setup prints, per candidate, the bytes the decoder matrices take in their
- * storage formats ({@link Component#storageBytes()}), the bytes of all weight matrices, and both
- * as a ratio to fp32, plus the share of scored positions whose argmax agrees with the fp32
- * base's (a sanity check that the candidate computes something near the base; the metrics
- * proper are {@code dtm eval}'s). Lines start with {@code [compression]} so that
- * {@code grep} finds them in the JMH log.
+ * <p>Memory: the setup prints, per candidate, the bytes of the decoder matrices in their storage
+ * formats ({@link Component#storageBytes()}) and of all weights (a tied head that is the
+ * embedding counted once, as it is in memory), each also as a ratio to fp32, and the share of
+ * scored positions whose argmax agrees with the fp32 base's (a sanity check that the candidate
+ * computes something near the base; the metrics proper are {@code dtm eval}'s). These lines
+ * start with {@code [compression]} so that {@code grep} finds them in the JMH log.
  *
  * <p>Run: {@code mvn -B -DskipTests -Pjmh package -Djmh.args="CompressionBenchmark -wi 1 -i 3 -f 1"}.
  * The figures to read are the paired ratios; the unpaired rows divided by their {@code fp32} row
- * say the same when the machine is quiet. The fp32 candidate (the base's weights, shared) is the
- * control: its paired ratio is 1 up to noise. Threads default to 1: on a shared machine one thread is far steadier than a thread
- * pool whose workers are preempted; {@code -p threads=0} uses all CPUs.
+ * say the same on a quiet machine. The fp32 control's paired ratio is 1 up to noise. Threads
+ * default to 1: on a shared machine one thread is far steadier than a pool whose workers get
+ * preempted; {@code -p threads=0} uses all CPUs.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -75,7 +79,7 @@ import org.openjdk.jmh.runner.IterationType;
 @Fork(1)
 public class CompressionBenchmark {
 
-    static final int SEQUENCES = 8;
+    static final int SEQUENCES = 4;
     static final int LENGTH = 128;
 
     /** The decoder matrices every candidate compresses. */
@@ -102,6 +106,9 @@ public class CompressionBenchmark {
     private long pairs;
     private long trialCandidateNanos;
     private long trialBaseNanos;
+    /** fp32 time ÷ candidate time of each pair: of the current iteration, of all measurement iterations. */
+    private double[] pairRatios = new double[1024];
+    private double[] trialPairRatios = new double[0];
     private final List<String> iterationRatios = new ArrayList<>();
     private String pairedName;
     private List<int[]> batch;
@@ -145,8 +152,10 @@ public class CompressionBenchmark {
         for (int i = 0; i < cand.components().size(); i++) {
             Component b = base.components().get(i);
             Component c = cand.components().get(i);
-            allBase += b.storageBytes();
-            allMine += c.storageBytes();
+            // A tied head left as it is reads the embedding's memory: count that matrix once.
+            boolean tiedHead = c.kind() == ComponentKind.LM_HEAD && cand.config().sharedClassifier();
+            allBase += tiedHead && b.format() == WeightFormat.FP32 ? 0 : b.storageBytes();
+            allMine += tiedHead && c.format() == WeightFormat.FP32 ? 0 : c.storageBytes();
             if (c.kind().inLayer()) {
                 decoderBase += b.storageBytes();
                 decoderMine += c.storageBytes();
@@ -169,7 +178,7 @@ public class CompressionBenchmark {
                 positions++;
             }
         }
-        System.out.printf(Locale.ROOT, "%n[compression] %-13s decoder %,12d B (%.3fx fp32)  all matrices %,12d B "
+        System.out.printf(Locale.ROOT, "%n[compression] %-13s decoder %,12d B (%.3fx fp32)  all weights %,12d B "
                         + "(%.3fx fp32)  formats %s  argmax agreement with fp32 %.3f  threads %d%n",
                 candidate, decoderMine, (double) decoderMine / decoderBase, allMine, (double) allMine / allBase,
                 formats, (double) agree / positions, session.threads());
@@ -190,18 +199,26 @@ public class CompressionBenchmark {
         if (iteration.getType() == IterationType.MEASUREMENT) {
             trialCandidateNanos += candidateNanos;
             trialBaseNanos += baseNanos;
-            iterationRatios.add(String.format(Locale.ROOT, "%.3f", (double) baseNanos / candidateNanos));
+            double[] r = Arrays.copyOf(pairRatios, (int) pairs);
+            Arrays.sort(r);
+            iterationRatios.add(String.format(Locale.ROOT, "%.3f", median(r)));
+            int from = trialPairRatios.length;
+            trialPairRatios = Arrays.copyOf(trialPairRatios, from + r.length);
+            System.arraycopy(r, 0, trialPairRatios, from, r.length);
         }
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         if (trialCandidateNanos > 0) {
-            // Same number of operations on both sides: the speed ratio is the inverse time ratio.
-            System.out.printf(Locale.ROOT, "%n[compression] %s %-13s %.3f x fp32 (candidate %.1f ms, fp32 %.1f ms in "
-                            + "total; per measurement iteration %s)%n", pairedName, candidate,
-                    (double) trialBaseNanos / trialCandidateNanos, trialCandidateNanos / 1e6, trialBaseNanos / 1e6,
-                    String.join(" ", iterationRatios));
+            // Same work on both sides of a pair: the speed ratio is the inverse time ratio. The
+            // median over pairs shrugs off the pairs in which another process took the CPU.
+            Arrays.sort(trialPairRatios);
+            System.out.printf(Locale.ROOT, "%n[compression] %s %-13s %.3f x fp32 (median of %d pairs; per "
+                            + "measurement iteration %s; ratio of total times %.3f: candidate %.1f ms, fp32 %.1f ms)%n",
+                    pairedName, candidate, median(trialPairRatios), trialPairRatios.length,
+                    String.join(" ", iterationRatios), (double) trialBaseNanos / trialCandidateNanos,
+                    trialCandidateNanos / 1e6, trialBaseNanos / 1e6);
         }
         session.close();
         model.close();
@@ -234,18 +251,15 @@ public class CompressionBenchmark {
             long t1 = System.nanoTime();
             position = decodeNext(session, position);
             long t2 = System.nanoTime();
-            baseNanos += t1 - t0;
-            candidateNanos += t2 - t1;
+            recordPair(t2 - t1, t1 - t0);
         } else {
             long t0 = System.nanoTime();
             position = decodeNext(session, position);
             long t1 = System.nanoTime();
             basePosition = decodeNext(baseSession, basePosition);
             long t2 = System.nanoTime();
-            candidateNanos += t1 - t0;
-            baseNanos += t2 - t1;
+            recordPair(t1 - t0, t2 - t1);
         }
-        pairs++;
         return logits[0];
     }
 
@@ -262,19 +276,30 @@ public class CompressionBenchmark {
             long t1 = System.nanoTime();
             b = session.score(batch);
             long t2 = System.nanoTime();
-            baseNanos += t1 - t0;
-            candidateNanos += t2 - t1;
+            recordPair(t2 - t1, t1 - t0);
         } else {
             long t0 = System.nanoTime();
             b = session.score(batch);
             long t1 = System.nanoTime();
             a = baseSession.score(batch);
             long t2 = System.nanoTime();
-            candidateNanos += t1 - t0;
-            baseNanos += t2 - t1;
+            recordPair(t1 - t0, t2 - t1);
         }
-        pairs++;
         return a.argmax()[0] + b.argmax()[0];
+    }
+
+    private void recordPair(long candidate, long fp32) {
+        candidateNanos += candidate;
+        baseNanos += fp32;
+        if (pairs == pairRatios.length) {
+            pairRatios = Arrays.copyOf(pairRatios, pairRatios.length * 2);
+        }
+        pairRatios[(int) pairs++] = (double) fp32 / candidate;
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private int decodeNext(Session s, int at) {
