@@ -50,7 +50,7 @@ import java.util.concurrent.Callable;
         footer = {"  dtm eval                                        # self-check of the default model",
                 "  dtm eval --candidate pruned.bin --q 50,75,90",
                 "  dtm eval --compress 'model.layers.*=int8'                 # all decoder matrices naive int8",
-                "  dtm eval --compress '*=magnitude:0.5' --compress 'lm_head=magnitude:0'  # 50 %, not the head",
+                "  dtm eval --compress '*=magnitude:0.5' --compress 'lm_head=magnitude:0'  # 50 %%, not the head",
                 "  dtm eval --plan plan.json --exact-kl",
                 "  dtm eval --base base.bin --candidate q8.bin --exact-kl --json > result.json",
                 "  dtm eval --candidate q8.bin --reference base.dtmref --csv samples.csv",
@@ -138,8 +138,10 @@ final class EvalCommand implements Callable<Integer> {
                 writeCsv(result, csv);
             }
             if (json) {
-                out.println(MetricsJson.mapper().writeValueAsString(
-                        MetricsJson.evaluation(result, ref.file().toString(), qs, positions)));
+                com.fasterxml.jackson.databind.node.ObjectNode root =
+                        MetricsJson.evaluation(result, ref.file().toString(), qs, positions);
+                root.put("candidateDescription", candidateSelection.describe(baseModel));
+                out.println(MetricsJson.mapper().writeValueAsString(root));
             } else {
                 printTable(out, result, ref, baseModel, candidateSelection.describe(baseModel));
             }

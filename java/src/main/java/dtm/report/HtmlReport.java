@@ -92,7 +92,8 @@ public final class HtmlReport {
         about(h, "settings", String.join(", ", scan.settings()));
         about(h, "cells", scan.cells().size() + " (" + scan.cells().stream().map(ScanCell::component).distinct().count()
                 + " components)");
-        about(h, "scan time", format("%.1f s this run; the cells' own times add up to %.1f s", scan.seconds(),
+        about(h, "scan time", String.format(Locale.ROOT,
+                "%.1f s this run; the cells' own times add up to %.1f s", scan.seconds(),
                 scan.cellSeconds()));
         input.metadata().forEach((k, v) -> about(h, k, v));
         h.append("</table>\n<p class=\"note\">").append(DATA_NOTE).append("</p>\n</section>\n");
