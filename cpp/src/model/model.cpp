@@ -83,8 +83,7 @@ std::unique_ptr<Model> Model::load_hf(const std::string & dir, bool check_finite
         LayerLinears & L = m->layers_[size_t(l)];
         for (int32_t k = 0; k < kComponentsPerLayer; ++k) L.slot(k) = checkpoint->linear(l, dtm_component_kind(k));
     }
-    m->classifier_ = c.shared_classifier ? pack_dense(m->views_.token_embedding, c.vocab_size, c.dim)
-                                         : checkpoint->linear(-1, DTM_COMPONENT_LM_HEAD);
+    m->classifier_ = checkpoint->linear(-1, DTM_COMPONENT_LM_HEAD);  // the embedding's values when tied
     m->list_components();
     return m;
 }
