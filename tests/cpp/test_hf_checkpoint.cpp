@@ -370,15 +370,15 @@ TEST(HfCheckpointTest, HalfPrecisionMatricesStayIn16BitsAndGiveTheFp32Logits) {
             const std::string root = dtm::test::temp_dir();
             ModelHandle h{load_model(half.write(root + "/half"))}, f{load_model(rounded.write(root + "/f32"))};
             ASSERT_TRUE(h.m && f.m) << dtype;
-            // Every matrix (the head too, tied or not) is kept in 16 bits, with
-            // the effective weights of the converted fp32 model.
+            // Every matrix (the head too, tied or not) and the embedding are
+            // kept in 16 bits, with the effective weights of the converted fp32
+            // model (and so the same fingerprint).
             const int32_t want_format = dtype == "BF16" ? DTM_FORMAT_BF16 : DTM_FORMAT_FP16;
             const int32_t n = dtm_model_n_components(h.m);
             for (int32_t i = 0; i < n; ++i) {
                 dtm_component_info hi, fi;
                 ASSERT_EQ(dtm_model_component(h.m, i, &hi), DTM_OK);
                 ASSERT_EQ(dtm_model_component(f.m, i, &fi), DTM_OK);
-                if (hi.kind == DTM_COMPONENT_EMBEDDING) continue;
                 EXPECT_EQ(hi.format, want_format) << hi.name;
                 EXPECT_EQ(fi.format, DTM_FORMAT_FP32) << fi.name;
                 EXPECT_EQ(hi.storage_bytes * 2, fi.storage_bytes) << hi.name;
@@ -388,6 +388,7 @@ TEST(HfCheckpointTest, HalfPrecisionMatricesStayIn16BitsAndGiveTheFp32Logits) {
                 ASSERT_EQ(dtm_model_component_weights(f.m, i, fw.data(), int64_t(fw.size())), DTM_OK);
                 EXPECT_TRUE(bitwise_equal(hw, fw)) << hi.name;
             }
+            EXPECT_EQ(h.m->impl->fingerprint(), f.m->impl->fingerprint()) << dtype;
             for (dtm_isa isa : {DTM_ISA_SCALAR, DTM_ISA_AVX2, DTM_ISA_AVX512}) {
                 if (!dtm::cpu::isa_supported(isa)) continue;
                 for (int threads : {1, 2}) {

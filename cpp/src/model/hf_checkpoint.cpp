@@ -496,9 +496,12 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
             needed += shape[0] * int64_t(sizeof(float));
         }
     }
+    // The embedding is looked up in the mapping when aligned F32, BF16 or
+    // F16; copied (in its own width) when misaligned.
     const TensorView & embedding = *ck->locate("model.embed_tokens.weight").tensor;
-    if (!is_aligned_f32(embedding)) {
-        needed += int64_t(c.vocab_size) * c.dim * int64_t(sizeof(float));
+    const bool embedding_half = is_half(embedding);
+    if (embedding_half ? reinterpret_cast<uintptr_t>(embedding.data) % alignof(uint16_t) != 0 : !is_aligned_f32(embedding)) {
+        needed += int64_t(c.vocab_size) * c.dim * (embedding_half ? 2 : int64_t(sizeof(float)));
     }
     if (c.shared_classifier) {  // the tied head is packed too, in the embedding's width
         needed += packed_bytes(c.vocab_size, c.dim, is_half(embedding) ? 2 : int64_t(sizeof(float)));
@@ -506,7 +509,22 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
     require_memory(needed + largest_temp, available_memory_bytes(), dir, "weights, matrices packed");
 
     WeightViews & v = ck->views_;
-    v.token_embedding = ck->keep("model.embed_tokens.weight", 0);
+    if (embedding_half) {
+        const Located & where = ck->locate("model.embed_tokens.weight");
+        const uint16_t * p = reinterpret_cast<const uint16_t *>(embedding.data);
+        if (reinterpret_cast<uintptr_t>(embedding.data) % alignof(uint16_t) != 0) {
+            ck->kept_half_.emplace_back(size_t(embedding.n_elements()));
+            std::memcpy(ck->kept_half_.back().data(), embedding.data, embedding.n_bytes);
+            where.file->release(embedding);
+            p = ck->kept_half_.back().data();
+        }
+        const bool bf16 = embedding.dtype == "BF16";
+        ck->check_finite_half(p, embedding.n_elements(), bf16, "model.embed_tokens.weight");
+        v.token_embedding_half = p;
+        v.token_embedding_kind = bf16 ? cpu::HalfKind::kBf16 : cpu::HalfKind::kFp16;
+    } else {
+        v.token_embedding = ck->keep("model.embed_tokens.weight", 0);
+    }
     v.layers.resize(size_t(c.n_layers));
     for (int32_t l = 0; l < c.n_layers; ++l) {
         LayerWeightViews & lw = v.layers[size_t(l)];
@@ -755,7 +773,11 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
     const WeightViews & w = model.views();
 
     TensorsToWrite out;
-    out.add_copy("model.embed_tokens.weight", {c.vocab_size, c.dim}, w.token_embedding, int64_t(c.vocab_size) * c.dim);
+    {
+        std::vector<float> embedding(size_t(int64_t(c.vocab_size) * c.dim));
+        embedding_rows(w, 0, c.vocab_size, c.dim, embedding.data());
+        out.add("model.embed_tokens.weight", {c.vocab_size, c.dim}, std::move(embedding));
+    }
     for (int32_t l = 0; l < c.n_layers; ++l) {
         const LayerWeightViews & lw = w.layers[size_t(l)];
         const LayerLinears & L = model.layer(l);

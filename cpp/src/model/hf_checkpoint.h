@@ -13,8 +13,9 @@
 // fp32: matrices are packed once into panels of their own width (fp32
 // panels, from the mapping directly when F32; 16-bit panels when F16/BF16,
 // widened exactly inside the kernels, so the logits are bitwise those of the
-// same weights converted to fp32); embedding, norms and biases are read from
-// the mapping when F32 and converted to fp32 once otherwise. The mapped pages of
+// same weights converted to fp32); the embedding is looked up in the mapping
+// (F32, or F16/BF16 rows widened exactly on lookup); norms and biases are read
+// from the mapping when F32 and converted to fp32 once otherwise. The mapped pages of
 // a tensor are released once it has been packed or converted.
 //
 // RoPE layout: Hugging Face's Llama rotates halves (rows i and i + head_dim/2
@@ -116,6 +117,7 @@ private:
     std::vector<std::unique_ptr<SafetensorsFile>> shards_;
     std::unordered_map<std::string, Located> tensors_;
     std::vector<std::vector<float>> kept_;  // converted tensors the views point into
+    std::vector<std::vector<uint16_t>> kept_half_;  // a misaligned 16-bit embedding, copied
     WeightViews views_;
 };
 
