@@ -18,6 +18,7 @@
 #include "api/handles.h"
 #include "core/error.h"
 #include "dtm/dtm.h"
+#include "kernels/cpu/dispatch.h"
 #include "model/hf_checkpoint.h"
 #include "model/memory_check.h"
 #include "model/model.h"
@@ -344,6 +345,75 @@ TEST(HfCheckpointTest, HalfPrecisionAndShardedCheckpointsLoadToTheSameModel) {
     EXPECT_TRUE(bitwise_equal(logits_of(one.m, seq), logits_of(three.m, seq)));
 }
 
+// Logits of `seq` on one kernel path and thread count; batched prefill and
+// one-token decoding must agree bitwise.
+std::vector<float> logits_on(dtm_model * m, const std::vector<int32_t> & seq, dtm_isa isa, int threads) {
+    dtm_model_config cfg;
+    EXPECT_EQ(dtm_model_get_config(m, &cfg), DTM_OK);
+    SessionHandle s{dtm::test::open_session(m, isa, threads)};
+    const std::vector<float> scored = dtm::test::score_logits(s.s, {seq}, cfg.vocab_size);
+    EXPECT_TRUE(bitwise_equal(scored, dtm::test::decode_logits(s.s, seq, cfg.vocab_size)))
+        << "prefill and decode differ on " << dtm::cpu::isa_name(isa) << ", " << threads << " threads";
+    return scored;
+}
+
+TEST(HfCheckpointTest, HalfPrecisionMatricesStayIn16BitsAndGiveTheFp32Logits) {
+    for (const bool shared : {false, true}) {
+        dtm::test::TinyModelSpec spec;
+        spec.n_kv_heads = 2;
+        spec.shared_classifier = shared;
+        const auto [bin, hf] = converted_tiny(spec);
+        const auto seq = some_tokens(spec.vocab_size, 30, 11);
+        for (const std::string dtype : {"BF16", "F16"}) {
+            Checkpoint half = Checkpoint::read(hf);
+            const Checkpoint rounded = to_half(half, dtype);
+            const std::string root = dtm::test::temp_dir();
+            ModelHandle h{load_model(half.write(root + "/half"))}, f{load_model(rounded.write(root + "/f32"))};
+            ASSERT_TRUE(h.m && f.m) << dtype;
+            // Every matrix (the head too, tied or not) and the embedding are
+            // kept in 16 bits, with the effective weights of the converted fp32
+            // model (and so the same fingerprint).
+            const int32_t want_format = dtype == "BF16" ? DTM_FORMAT_BF16 : DTM_FORMAT_FP16;
+            const int32_t n = dtm_model_n_components(h.m);
+            for (int32_t i = 0; i < n; ++i) {
+                dtm_component_info hi, fi;
+                ASSERT_EQ(dtm_model_component(h.m, i, &hi), DTM_OK);
+                ASSERT_EQ(dtm_model_component(f.m, i, &fi), DTM_OK);
+                EXPECT_EQ(hi.format, want_format) << hi.name;
+                EXPECT_EQ(fi.format, DTM_FORMAT_FP32) << fi.name;
+                EXPECT_EQ(hi.storage_bytes * 2, fi.storage_bytes) << hi.name;
+                EXPECT_EQ(hi.sparsity, fi.sparsity) << hi.name;
+                std::vector<float> hw(size_t(hi.rows * hi.cols)), fw(hw.size());
+                ASSERT_EQ(dtm_model_component_weights(h.m, i, hw.data(), int64_t(hw.size())), DTM_OK) << dtm_last_error();
+                ASSERT_EQ(dtm_model_component_weights(f.m, i, fw.data(), int64_t(fw.size())), DTM_OK);
+                EXPECT_TRUE(bitwise_equal(hw, fw)) << hi.name;
+            }
+            EXPECT_EQ(h.m->impl->fingerprint(), f.m->impl->fingerprint()) << dtype;
+            for (dtm_isa isa : {DTM_ISA_SCALAR, DTM_ISA_AVX2, DTM_ISA_AVX512}) {
+                if (!dtm::cpu::isa_supported(isa)) continue;
+                for (int threads : {1, 2}) {
+                    EXPECT_TRUE(bitwise_equal(logits_on(h.m, seq, isa, threads), logits_on(f.m, seq, isa, threads)))
+                        << dtype << " shared " << shared << " " << dtm::cpu::isa_name(isa) << ", " << threads << " threads";
+                }
+            }
+            // Compressing a 16-bit component gives what compressing the
+            // converted fp32 weights gives.
+            for (const int32_t kind : {DTM_COMPRESS_PRUNE_MAGNITUDE, DTM_COMPRESS_INT8}) {
+                dtm_compression settings{};
+                settings.kind = kind;
+                settings.sparsity = 0.5f;
+                const int32_t components[] = {0, 6};  // q_proj and down_proj of layer 0
+                const dtm_compression both[] = {settings, settings};
+                ModelHandle hc, fc;
+                ASSERT_EQ(dtm_model_compress(h.m, 2, components, both, nullptr, 1, &hc.m), DTM_OK) << dtm_last_error();
+                ASSERT_EQ(dtm_model_compress(f.m, 2, components, both, nullptr, 1, &fc.m), DTM_OK) << dtm_last_error();
+                EXPECT_TRUE(bitwise_equal(logits_on(hc.m, seq, DTM_ISA_AUTO, 2), logits_on(fc.m, seq, DTM_ISA_AUTO, 2)))
+                    << dtype << " compression " << kind;
+            }
+        }
+    }
+}
+
 TEST(HfCheckpointTest, BiasesAreAddedAfterTheProducts) {
     dtm::test::TinyModelSpec spec;
     spec.n_kv_heads = 2;
@@ -478,11 +548,11 @@ TEST(HfCheckpointTest, AModelLargerThanMemoryFailsBeforeLoading) {
     EXPECT_EQ(dtm::parse_mem_available("MemTotal: 100 kB\n"), -1);
     const int64_t available = dtm::available_memory_bytes();
     ASSERT_GT(available, 0);
-    // A BF16 checkpoint whose fp32 matrices need more than MemAvailable: a
-    // sparse file with a valid header, so it costs no disk.
+    // A BF16 checkpoint whose matrices (kept in 16 bits) need more than
+    // MemAvailable: a sparse file with a valid header, so it costs no disk.
     const int64_t dim = 4096, hidden = 16384, vocab = 1024;
-    const int64_t layer_fp32 = (4 * dim * dim + 3 * dim * hidden) * 4;
-    const int64_t layers = available / layer_fp32 + 2;
+    const int64_t layer_bf16 = (4 * dim * dim + 3 * dim * hidden) * 2;
+    const int64_t layers = available / layer_bf16 + 2;
     Json config = Json::parse(base_config_text());
     config.merge_patch({{"hidden_size", dim}, {"intermediate_size", hidden}, {"num_hidden_layers", layers},
                         {"num_attention_heads", 32}, {"vocab_size", vocab}, {"tie_word_embeddings", true}});

@@ -178,7 +178,9 @@ typedef enum dtm_weight_format {
     DTM_FORMAT_INT8_OUTLIER= 3, /* int8 W8A8 with LLM.int8() outlier features in floating point */
     DTM_FORMAT_INT8_WEIGHT = 4, /* int8 weights (per-row scales), fp32 activations */
     DTM_FORMAT_Q8_0        = 5, /* blocks of 32: fp16 scale + 32 int8 */
-    DTM_FORMAT_Q4_0        = 6  /* blocks of 32: fp16 scale + 32 4-bit */
+    DTM_FORMAT_Q4_0        = 6, /* blocks of 32: fp16 scale + 32 4-bit */
+    DTM_FORMAT_FP16        = 7, /* dense IEEE half, as an F16 checkpoint stores it (widened to fp32 exactly) */
+    DTM_FORMAT_BF16        = 8  /* dense bfloat16, as a BF16 checkpoint stores it (widened to fp32 exactly) */
 } dtm_weight_format;
 
 typedef struct dtm_component_info {

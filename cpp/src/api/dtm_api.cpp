@@ -196,11 +196,14 @@ int32_t dtm_model_component(const dtm_model * model, int32_t index, dtm_componen
             out->format = lin->format();
             out->sparsity = n_weights == 0 ? 0.0f : float(double(n_weights - lin->nonzeros()) / double(n_weights));
             out->storage_bytes = int64_t(lin->storage_bytes());
-        } else {  // the embedding: the fp32 table in the model file
+        } else {  // the embedding: the table in the model file (fp32, or 16 bits)
+            const dtm::WeightViews & v = model->impl->views();
             const int64_t zeros = n_weights - model->impl->embedding_nonzeros();
-            out->format = DTM_FORMAT_FP32;
+            out->format = v.token_embedding ? DTM_FORMAT_FP32
+                          : v.token_embedding_kind == dtm::cpu::HalfKind::kBf16 ? DTM_FORMAT_BF16
+                                                                               : DTM_FORMAT_FP16;
             out->sparsity = n_weights == 0 ? 0.0f : float(double(zeros) / double(n_weights));
-            out->storage_bytes = n_weights * int64_t(sizeof(float));
+            out->storage_bytes = n_weights * v.embedding_value_bytes();
         }
     });
 }
@@ -430,7 +433,7 @@ int32_t dtm_model_component_weights(const dtm_model * model, int32_t component, 
         if (std::shared_ptr<const dtm::Linear> lin = model->impl->linear(component)) {
             lin->dense_weights(out);
         } else {
-            std::memcpy(out, model->impl->views().token_embedding, sizeof(float) * size_t(ci.rows * ci.cols));
+            dtm::embedding_rows(model->impl->views(), 0, ci.rows, ci.cols, out);
         }
     });
 }

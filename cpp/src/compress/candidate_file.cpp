@@ -26,12 +26,14 @@ const char * format_name(dtm_weight_format f) {
         case DTM_FORMAT_INT8_WEIGHT: return "int8-weight";
         case DTM_FORMAT_Q8_0: return "q8_0";
         case DTM_FORMAT_Q4_0: return "q4_0";
+        case DTM_FORMAT_FP16: return "fp16";
+        case DTM_FORMAT_BF16: return "bf16";
     }
     return "unknown";
 }
 
 bool parse_format(const std::string & name, dtm_weight_format * out) {
-    for (int f = DTM_FORMAT_FP32; f <= DTM_FORMAT_Q4_0; ++f) {
+    for (int f = DTM_FORMAT_FP32; f <= DTM_FORMAT_BF16; ++f) {
         if (name == format_name(dtm_weight_format(f))) {
             *out = dtm_weight_format(f);
             return true;
@@ -111,6 +113,7 @@ std::unique_ptr<Model> load_candidate(const Model & base, const std::string & pa
         try {
             if (format == DTM_FORMAT_FP32) lin = DenseLinear::restore(ci.rows, ci.cols, tensors);
             else if (format == DTM_FORMAT_SPARSE) lin = restore_sparse(ci.rows, ci.cols, tensors);
+            else if (format == DTM_FORMAT_FP16 || format == DTM_FORMAT_BF16) lin = HalfLinear::restore(format, ci.rows, ci.cols, tensors);
             else lin = restore_quantized(format, ci.rows, ci.cols, tensors);
         } catch (const Error & e) {
             throw Error(e.status(), path + ": " + name + ": " + e.what());

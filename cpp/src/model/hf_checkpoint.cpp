@@ -295,8 +295,12 @@ bool is_aligned_f32(const TensorView & t) {
     return t.dtype == "F32" && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0;
 }
 
-int64_t packed_bytes(int64_t rows, int64_t cols) {
-    return (rows + cpu::kPanelRows - 1) / cpu::kPanelRows * cpu::kPanelRows * cols * int64_t(sizeof(float));
+// Whether a tensor is stored in 16 bits (and so kept in 16 bits when it is a matrix).
+bool is_half(const TensorView & t) { return t.dtype == "BF16" || t.dtype == "F16"; }
+
+// Bytes of the panels of a rows x cols matrix of `element` bytes per weight.
+int64_t packed_bytes(int64_t rows, int64_t cols, int64_t element) {
+    return (rows + cpu::kPanelRows - 1) / cpu::kPanelRows * cpu::kPanelRows * cols * element;
 }
 
 }  // namespace
@@ -428,30 +432,32 @@ std::string hf_config_json(const ModelConfig & c) {
     return j.dump(2) + "\n";
 }
 
-void rope_rows_to_hf(const float * in, float * out, int32_t n_heads, int32_t head_dim, int64_t cols) {
+namespace {
+
+// Engine row h*head_dim + 2i + j <-> Hugging Face row h*head_dim + j*head_dim/2 + i.
+template <typename T>
+void permute_rope_rows(const T * in, T * out, int32_t n_heads, int32_t head_dim, int64_t cols, bool to_hf) {
     const int32_t half = head_dim / 2;
     for (int32_t h = 0; h < n_heads; ++h) {
         for (int32_t i = 0; i < half; ++i) {
             for (int32_t j = 0; j < 2; ++j) {
                 const int64_t engine_row = int64_t(h) * head_dim + 2 * i + j;
                 const int64_t hf_row = int64_t(h) * head_dim + int64_t(j) * half + i;
-                std::memcpy(out + hf_row * cols, in + engine_row * cols, sizeof(float) * size_t(cols));
+                const int64_t from = to_hf ? engine_row : hf_row, to = to_hf ? hf_row : engine_row;
+                std::memcpy(out + to * cols, in + from * cols, sizeof(T) * size_t(cols));
             }
         }
     }
 }
 
+}  // namespace
+
+void rope_rows_to_hf(const float * in, float * out, int32_t n_heads, int32_t head_dim, int64_t cols) {
+    permute_rope_rows(in, out, n_heads, head_dim, cols, true);
+}
+
 void rope_rows_from_hf(const float * in, float * out, int32_t n_heads, int32_t head_dim, int64_t cols) {
-    const int32_t half = head_dim / 2;
-    for (int32_t h = 0; h < n_heads; ++h) {
-        for (int32_t i = 0; i < half; ++i) {
-            for (int32_t j = 0; j < 2; ++j) {
-                const int64_t engine_row = int64_t(h) * head_dim + 2 * i + j;
-                const int64_t hf_row = int64_t(h) * head_dim + int64_t(j) * half + i;
-                std::memcpy(out + engine_row * cols, in + hf_row * cols, sizeof(float) * size_t(cols));
-            }
-        }
-    }
+    permute_rope_rows(in, out, n_heads, head_dim, cols, false);
 }
 
 // ---------------------------------------------------------------------------
@@ -471,8 +477,9 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
     ck->locate_tensors();
     ck->check_tensors();
 
-    // Memory: every matrix packed in fp32, plus the small tensors that are
-    // converted, plus one matrix's fp32 rows while it is converted.
+    // Memory: every matrix packed (in 16 bits when stored in 16 bits, else
+    // in fp32), plus the small tensors that are converted, plus one matrix's
+    // rows while they are permuted or copied.
     const ModelConfig & c = ck->config_;
     int64_t needed = 0, largest_temp = 0;
     for (const auto & [name, shape] : expected_tensors(c)) {
@@ -480,23 +487,44 @@ std::shared_ptr<HfCheckpoint> HfCheckpoint::open(const std::string & dir, bool c
         const TensorView & t = *ck->locate(name).tensor;
         const bool in_place = is_aligned_f32(t);
         if (shape.size() == 2) {
-            needed += packed_bytes(shape[0], shape[1]);
+            const int64_t element = is_half(t) ? 2 : int64_t(sizeof(float));
+            needed += packed_bytes(shape[0], shape[1], element);
             if (!in_place || name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos) {
-                largest_temp = std::max<int64_t>(largest_temp, shape[0] * shape[1] * int64_t(sizeof(float)));
+                largest_temp = std::max<int64_t>(largest_temp, shape[0] * shape[1] * element);
             }
         } else if (!in_place) {
             needed += shape[0] * int64_t(sizeof(float));
         }
     }
+    // The embedding is looked up in the mapping when aligned F32, BF16 or
+    // F16; copied (in its own width) when misaligned.
     const TensorView & embedding = *ck->locate("model.embed_tokens.weight").tensor;
-    if (!is_aligned_f32(embedding)) {
-        needed += int64_t(c.vocab_size) * c.dim * int64_t(sizeof(float));
+    const bool embedding_half = is_half(embedding);
+    if (embedding_half ? reinterpret_cast<uintptr_t>(embedding.data) % alignof(uint16_t) != 0 : !is_aligned_f32(embedding)) {
+        needed += int64_t(c.vocab_size) * c.dim * (embedding_half ? 2 : int64_t(sizeof(float)));
     }
-    if (c.shared_classifier) needed += packed_bytes(c.vocab_size, c.dim);  // the tied head is packed too
-    require_memory(needed + largest_temp, available_memory_bytes(), dir, "fp32 weights, matrices packed");
+    if (c.shared_classifier) {  // the tied head is packed too, in the embedding's width
+        needed += packed_bytes(c.vocab_size, c.dim, is_half(embedding) ? 2 : int64_t(sizeof(float)));
+    }
+    require_memory(needed + largest_temp, available_memory_bytes(), dir, "weights, matrices packed");
 
     WeightViews & v = ck->views_;
-    v.token_embedding = ck->keep("model.embed_tokens.weight", 0);
+    if (embedding_half) {
+        const Located & where = ck->locate("model.embed_tokens.weight");
+        const uint16_t * p = reinterpret_cast<const uint16_t *>(embedding.data);
+        if (reinterpret_cast<uintptr_t>(embedding.data) % alignof(uint16_t) != 0) {
+            ck->kept_half_.emplace_back(size_t(embedding.n_elements()));
+            std::memcpy(ck->kept_half_.back().data(), embedding.data, embedding.n_bytes);
+            where.file->release(embedding);
+            p = ck->kept_half_.back().data();
+        }
+        const bool bf16 = embedding.dtype == "BF16";
+        ck->check_finite_half(p, embedding.n_elements(), bf16, "model.embed_tokens.weight");
+        v.token_embedding_half = p;
+        v.token_embedding_kind = bf16 ? cpu::HalfKind::kBf16 : cpu::HalfKind::kFp16;
+    } else {
+        v.token_embedding = ck->keep("model.embed_tokens.weight", 0);
+    }
     v.layers.resize(size_t(c.n_layers));
     for (int32_t l = 0; l < c.n_layers; ++l) {
         LayerWeightViews & lw = v.layers[size_t(l)];
@@ -658,15 +686,53 @@ const float * HfCheckpoint::keep(const std::string & name, int32_t heads) {
     return kept_.back().data();
 }
 
+void HfCheckpoint::check_finite_half(const uint16_t * p, int64_t n, bool bf16, const std::string & name) const {
+    if (!check_finite_) return;
+    // All exponent bits set: infinity (zero mantissa) or NaN.
+    const uint16_t exponent = bf16 ? 0x7f80u : 0x7c00u;
+    for (int64_t i = 0; i < n; ++i) {
+        if ((p[i] & exponent) == exponent) {
+            fail(DTM_ERR_NON_FINITE, "checkpoint '%s': %s in %s at index %lld", dir_.c_str(),
+                 (p[i] & uint16_t(0x7fffu & ~exponent)) != 0 ? "NaN" : "infinity", name.c_str(), (long long)i);
+        }
+    }
+}
+
 std::shared_ptr<const Linear> HfCheckpoint::linear(int32_t layer, dtm_component_kind kind) const {
-    const std::string name = kind == DTM_COMPONENT_LM_HEAD ? std::string("lm_head.weight")
-                                                           : layer_tensor(layer, component_module(kind)) + ".weight";
+    const bool head = kind == DTM_COMPONENT_LM_HEAD;
+    const bool tied = head && config_.shared_classifier;
+    const std::string name = tied ? std::string("model.embed_tokens.weight")
+                             : head ? std::string("lm_head.weight")
+                                    : layer_tensor(layer, component_module(kind)) + ".weight";
     const Located & where = locate(name);
     const auto [rows, cols] = matrix_shape(config_, kind);
-    std::vector<float> values;
-    const float * p = engine_rows(where, name, rope_heads(config_, kind), cols, values);
-    std::shared_ptr<const Linear> out = DenseLinear::from_rows(p, rows, cols);
-    where.file->release(*where.tensor);
+    const int32_t heads = rope_heads(config_, kind);
+    std::shared_ptr<const Linear> out;
+    if (is_half(*where.tensor)) {
+        // Kept in 16 bits: straight from the mapping when aligned and in
+        // order, else through one 16-bit copy.
+        const TensorView & t = *where.tensor;
+        const bool bf16 = t.dtype == "BF16";
+        const uint16_t * p = reinterpret_cast<const uint16_t *>(t.data);
+        std::vector<uint16_t> copy;
+        if (reinterpret_cast<uintptr_t>(t.data) % alignof(uint16_t) != 0 || heads > 0) {
+            copy.resize(size_t(rows * cols));
+            if (!copy.empty()) std::memcpy(copy.data(), t.data, copy.size() * sizeof(uint16_t));
+            if (heads > 0) {
+                std::vector<uint16_t> permuted(copy.size());
+                permute_rope_rows(copy.data(), permuted.data(), heads, config_.head_dim, cols, false);
+                copy.swap(permuted);
+            }
+            p = copy.data();
+        }
+        check_finite_half(p, rows * cols, bf16, name);
+        out = HalfLinear::from_rows(p, rows, cols, bf16 ? cpu::HalfKind::kBf16 : cpu::HalfKind::kFp16);
+    } else {
+        std::vector<float> values;
+        const float * p = engine_rows(where, name, heads, cols, values);
+        out = DenseLinear::from_rows(p, rows, cols);
+    }
+    if (!tied) where.file->release(*where.tensor);  // the embedding is still looked up in the mapping
     return out;
 }
 
@@ -707,7 +773,11 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
     const WeightViews & w = model.views();
 
     TensorsToWrite out;
-    out.add_copy("model.embed_tokens.weight", {c.vocab_size, c.dim}, w.token_embedding, int64_t(c.vocab_size) * c.dim);
+    {
+        std::vector<float> embedding(size_t(int64_t(c.vocab_size) * c.dim));
+        embedding_rows(w, 0, c.vocab_size, c.dim, embedding.data());
+        out.add("model.embed_tokens.weight", {c.vocab_size, c.dim}, std::move(embedding));
+    }
     for (int32_t l = 0; l < c.n_layers; ++l) {
         const LayerWeightViews & lw = w.layers[size_t(l)];
         const LayerLinears & L = model.layer(l);

@@ -10,9 +10,12 @@
 // refused by name (DTM_ERR_UNSUPPORTED).
 //
 // Weights may be F32, F16 or BF16 (mixed is fine). The engine computes in
-// fp32: matrices are packed into fp32 panels once (from the mapping
-// directly when F32), embedding, norms and biases are read from the
-// mapping when F32 and converted to fp32 once otherwise. The mapped pages of
+// fp32: matrices are packed once into panels of their own width (fp32
+// panels, from the mapping directly when F32; 16-bit panels when F16/BF16,
+// widened exactly inside the kernels, so the logits are bitwise those of the
+// same weights converted to fp32); the embedding is looked up in the mapping
+// (F32, or F16/BF16 rows widened exactly on lookup); norms and biases are read
+// from the mapping when F32 and converted to fp32 once otherwise. The mapped pages of
 // a tensor are released once it has been packed or converted.
 //
 // RoPE layout: Hugging Face's Llama rotates halves (rows i and i + head_dim/2
@@ -79,8 +82,10 @@ public:
     const WeightViews & views() const { return views_; }
 
     // The packed matrix of a decoder component of `layer` (q/k rows in
-    // llama2.c's RoPE order) or, with DTM_COMPONENT_LM_HEAD, of the separate
-    // output head. Releases the tensor's mapped pages afterwards.
+    // llama2.c's RoPE order) or, with DTM_COMPONENT_LM_HEAD, of the output
+    // head (the embedding when tied): a HalfLinear when the tensor is BF16 or
+    // F16 (kept in 16 bits), else a DenseLinear. Releases the tensor's mapped
+    // pages afterwards (not the embedding's, which is still looked up).
     std::shared_ptr<const Linear> linear(int32_t layer, dtm_component_kind kind) const;
 
 private:
@@ -95,6 +100,7 @@ private:
     // The tensor as fp32 values in file order (converted, or copied when misaligned).
     std::vector<float> to_fp32(const Located & where) const;
     void check_finite(const float * p, int64_t n, const std::string & name) const;
+    void check_finite_half(const uint16_t * p, int64_t n, bool bf16, const std::string & name) const;
     // The tensor's fp32 values in the engine's row order (q/k rows of
     // `heads` heads permuted from Hugging Face's RoPE order, `cols` values
     // per row), checked for finiteness when asked to: a view of the mapping
@@ -111,6 +117,7 @@ private:
     std::vector<std::unique_ptr<SafetensorsFile>> shards_;
     std::unordered_map<std::string, Located> tensors_;
     std::vector<std::vector<float>> kept_;  // converted tensors the views point into
+    std::vector<std::vector<uint16_t>> kept_half_;  // a misaligned 16-bit embedding, copied
     WeightViews views_;
 };
 

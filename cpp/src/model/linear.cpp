@@ -72,4 +72,59 @@ void DenseLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, 
     });
 }
 
+HalfLinear::HalfLinear(cpu::PackedHalfMatrix weights) : w_(std::move(weights)) {}
+
+std::shared_ptr<const HalfLinear> HalfLinear::from_rows(const uint16_t * w, int64_t rows, int64_t cols,
+                                                        cpu::HalfKind kind) {
+    return std::make_shared<HalfLinear>(cpu::PackedHalfMatrix::pack(w, rows, cols, cols, kind));
+}
+
+dtm_weight_format HalfLinear::format() const {
+    return w_.kind() == cpu::HalfKind::kBf16 ? DTM_FORMAT_BF16 : DTM_FORMAT_FP16;
+}
+
+int64_t HalfLinear::nonzeros() const {
+    return nonzeros_.get([this] {
+        int64_t n = 0;
+        for (int64_t p = 0; p < w_.n_panels(); ++p) {
+            const uint16_t * panel = w_.panel(p);
+            // +0 and -0 are the values whose bits other than the sign are 0
+            // (in both formats); padding rows are zero and do not count.
+            for (int64_t i = 0; i < w_.cols() * cpu::kPanelRows; ++i) n += (panel[i] & 0x7fffu) != 0;
+        }
+        return n;
+    });
+}
+
+void HalfLinear::dense_weights(float * out) const { w_.unpack(out, w_.cols()); }
+
+std::vector<StoredTensor> HalfLinear::stored_tensors() const {
+    StoredTensor t{"weight", w_.kind() == cpu::HalfKind::kBf16 ? "BF16" : "F16", {w_.rows(), w_.cols()}, {}};
+    std::vector<uint16_t> bits(size_t(w_.rows() * w_.cols()));
+    w_.unpack_bits(bits.data(), w_.cols());
+    t.bytes.resize(bits.size() * sizeof(uint16_t));
+    if (!bits.empty()) std::memcpy(t.bytes.data(), bits.data(), t.bytes.size());
+    return {std::move(t)};
+}
+
+std::shared_ptr<const HalfLinear> HalfLinear::restore(dtm_weight_format format, int64_t rows, int64_t cols,
+                                                      const std::vector<StoredTensor> & tensors) {
+    if (format != DTM_FORMAT_BF16 && format != DTM_FORMAT_FP16) {
+        throw Error(DTM_ERR_INVALID_ARGUMENT, "format " + std::to_string(int(format)) + " is not a 16-bit dense format");
+    }
+    const bool bf16 = format == DTM_FORMAT_BF16;
+    const StoredTensor & w = find_stored(tensors, "weight", bf16 ? "BF16" : "F16", {rows, cols});
+    std::vector<uint16_t> bits(size_t(rows * cols));
+    if (!bits.empty()) std::memcpy(bits.data(), w.bytes.data(), w.bytes.size());
+    return from_rows(bits.data(), rows, cols, bf16 ? cpu::HalfKind::kBf16 : cpu::HalfKind::kFp16);
+}
+
+void HalfLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
+                         ThreadPool & pool, const cpu::KernelTable & kernels) const {
+    const auto matmul = kernels.matmul_half;
+    for_each_output_block(pool, w_.n_panels(), n_tokens, [&](int64_t p0, int64_t p1, int64_t t0, int64_t nt) {
+        matmul(w_, x + t0 * ldx, ldx, y + t0 * ldy, ldy, nt, p0, p1);
+    });
+}
+
 }  // namespace dtm

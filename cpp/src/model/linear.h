@@ -83,6 +83,39 @@ private:
     Lazy<int64_t> nonzeros_;
 };
 
+// A dense matrix kept in the 16 bits a checkpoint stores it in (bf16 or
+// fp16; DTM_FORMAT_BF16 / DTM_FORMAT_FP16): half the memory of DenseLinear.
+// Its effective weights are the exactly widened fp32 values, and its
+// products are bitwise those of the DenseLinear of those weights (see
+// matmul_half in kernels/cpu/matmul.h), so loading a checkpoint in 16 bits
+// or converted to fp32 gives the same logits, and compressing it the same
+// result.
+class HalfLinear final : public Linear {
+public:
+    explicit HalfLinear(cpu::PackedHalfMatrix weights);
+    // Packs W (rows x cols of `kind` values, row-major).
+    static std::shared_ptr<const HalfLinear> from_rows(const uint16_t * w, int64_t rows, int64_t cols,
+                                                       cpu::HalfKind kind);
+    // Tensors: "weight" BF16 or F16 (rows, cols), as `format` says.
+    static std::shared_ptr<const HalfLinear> restore(dtm_weight_format format, int64_t rows, int64_t cols,
+                                                     const std::vector<StoredTensor> & tensors);
+
+    int64_t rows() const override { return w_.rows(); }
+    int64_t cols() const override { return w_.cols(); }
+    size_t storage_bytes() const override { return w_.bytes(); }
+    dtm_weight_format format() const override;
+    int64_t nonzeros() const override;  // counted on the first call, as DenseLinear
+    void dense_weights(float * out) const override;
+    std::vector<StoredTensor> stored_tensors() const override;
+    void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
+                 ThreadPool & pool, const cpu::KernelTable & kernels) const override;
+    const cpu::PackedHalfMatrix & packed() const { return w_; }
+
+private:
+    cpu::PackedHalfMatrix w_;
+    Lazy<int64_t> nonzeros_;
+};
+
 // Finds the tensor `name` among a Linear's stored tensors and checks its
 // dtype and shape; throws dtm::Error(DTM_ERR_MODEL_FORMAT) naming what is wrong.
 const StoredTensor & find_stored(const std::vector<StoredTensor> & tensors, const std::string & name,

@@ -288,6 +288,15 @@ WeightViews views_of(const float * base, const Layout & layout, const ModelConfi
 
 }  // namespace
 
+void embedding_rows(const WeightViews & w, int64_t first, int64_t n, int64_t dim, float * out) {
+    if (w.token_embedding) {
+        std::memcpy(out, w.token_embedding + first * dim, sizeof(float) * size_t(n * dim));
+        return;
+    }
+    const uint16_t * src = w.token_embedding_half + first * dim;
+    for (int64_t i = 0; i < n * dim; ++i) out[i] = cpu::widen_half(src[i], w.token_embedding_kind);
+}
+
 Llama2cFile load_llama2c(const std::string & path, bool check_finite) {
     Llama2cFile out;
     out.file = std::make_unique<MappedFile>(path);

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/packed_matrix.h"
 #include "model/mapped_file.h"
 #include "model/model_config.h"
 
@@ -48,7 +49,11 @@ struct LayerWeightViews {
 };
 
 struct WeightViews {
-    const float * token_embedding = nullptr;  // (vocab, dim)
+    const float * token_embedding = nullptr;  // (vocab, dim); null when kept in 16 bits (below)
+    // A checkpoint's BF16/F16 embedding, looked up in 16 bits (rows widened
+    // exactly on lookup, see embedding_rows) instead of converted to fp32.
+    const uint16_t * token_embedding_half = nullptr;  // (vocab, dim)
+    cpu::HalfKind token_embedding_kind = cpu::HalfKind::kBf16;
     std::vector<LayerWeightViews> layers;
     const float * final_norm = nullptr;       // (dim)
     const float * classifier = nullptr;       // (vocab, dim); == token_embedding when shared
@@ -58,7 +63,19 @@ struct WeightViews {
     // The engine computes its own (runtime/layer_ops.h); null for HF checkpoints.
     const float * freq_cis_real = nullptr;    // (seq_len, head_dim/2)
     const float * freq_cis_imag = nullptr;    // (seq_len, head_dim/2)
+
+    // The embedding table, whichever width it is kept in (identifies it).
+    const void * embedding_table() const {
+        return token_embedding ? static_cast<const void *>(token_embedding) : token_embedding_half;
+    }
+    // Bytes of one embedding value (4, or 2 when kept in 16 bits).
+    int64_t embedding_value_bytes() const { return token_embedding ? 4 : 2; }
 };
+
+// Rows [first, first + n) of the embedding as fp32 (exact), dim values each,
+// into out (n, dim).
+void embedding_rows(const WeightViews & w, int64_t first, int64_t n, int64_t dim, float * out);
+
 
 struct Llama2cFile {
     ModelConfig config;

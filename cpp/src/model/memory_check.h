@@ -1,6 +1,7 @@
 // memory_check.h - refusing early to load a model that does not fit in memory.
 //
-// A load packs every matrix into fp32 panels and converts fp16/bf16 tensors
+// A load packs every matrix into panels (fp32, or 16-bit for F16/BF16
+// checkpoint tensors) and converts small fp16/bf16 tensors (norms, biases)
 // to fp32: that memory is anonymous and must be resident. Before any of it
 // is allocated, the loader compares its estimate with MemAvailable of
 // /proc/meminfo (which counts reclaimable page cache, so the mapped file

@@ -4,6 +4,7 @@
 // sparsity).
 #include "model/model.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/error.h"
@@ -83,8 +84,7 @@ std::unique_ptr<Model> Model::load_hf(const std::string & dir, bool check_finite
         LayerLinears & L = m->layers_[size_t(l)];
         for (int32_t k = 0; k < kComponentsPerLayer; ++k) L.slot(k) = checkpoint->linear(l, dtm_component_kind(k));
     }
-    m->classifier_ = c.shared_classifier ? pack_dense(m->views_.token_embedding, c.vocab_size, c.dim)
-                                         : checkpoint->linear(-1, DTM_COMPONENT_LM_HEAD);
+    m->classifier_ = checkpoint->linear(-1, DTM_COMPONENT_LM_HEAD);  // the embedding's values when tied
     m->list_components();
     return m;
 }
@@ -167,7 +167,20 @@ const std::string & Model::fingerprint() const {
                                  c.max_seq_len};
         h = fnv1a_words(h, shape, sizeof(shape));
         const WeightViews & v = views_;
-        h = fnv1a_words(h, v.token_embedding, sizeof(float) * size_t(c.vocab_size) * size_t(c.dim));
+        {  // the embedding's fp32 values (widened when kept in 16 bits), in blocks of whole words
+            const int64_t n = int64_t(c.vocab_size) * c.dim;
+            if (v.token_embedding) {
+                h = fnv1a_words(h, v.token_embedding, sizeof(float) * size_t(n));
+            } else {
+                constexpr int64_t kBlock = 1 << 14;  // values; a multiple of 2, so blocks end on 8-byte words
+                std::vector<float> block(static_cast<size_t>(kBlock));
+                for (int64_t i = 0; i < n; i += kBlock) {
+                    const int64_t m = std::min(kBlock, n - i);
+                    for (int64_t j = 0; j < m; ++j) block[size_t(j)] = cpu::widen_half(v.token_embedding_half[i + j], v.token_embedding_kind);
+                    h = fnv1a_words(h, block.data(), sizeof(float) * size_t(m));
+                }
+            }
+        }
         for (int32_t l = 0; l < c.n_layers; ++l) {
             h = fnv1a_words(h, v.layers[size_t(l)].attn_norm, sizeof(float) * size_t(c.dim));
             h = fnv1a_words(h, v.layers[size_t(l)].mlp_norm, sizeof(float) * size_t(c.dim));
@@ -191,7 +204,11 @@ int64_t Model::embedding_nonzeros() const {
     return embedding_nonzeros_->get([this] {
         const int64_t n = int64_t(config_.vocab_size) * config_.dim;
         int64_t nonzeros = 0;
-        for (int64_t i = 0; i < n; ++i) nonzeros += views_.token_embedding[i] != 0.0f;
+        if (views_.token_embedding) {
+            for (int64_t i = 0; i < n; ++i) nonzeros += views_.token_embedding[i] != 0.0f;
+        } else {  // +0 and -0 are the 16-bit values with no bit set but the sign
+            for (int64_t i = 0; i < n; ++i) nonzeros += (views_.token_embedding_half[i] & 0x7fffu) != 0;
+        }
         return nonzeros;
     });
 }

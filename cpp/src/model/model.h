@@ -1,8 +1,9 @@
 // model.h - a loaded model as the engine runs it.
 //
 // The file stays mapped (norm weights and the token embedding are read from
-// the mapping; converted once for fp16/bf16 Hugging Face checkpoints); the
-// matrices are packed once into the kernels' panel layout.
+// the mapping; norms converted once for fp16/bf16 Hugging Face checkpoints,
+// whose embedding is looked up in 16 bits); the matrices are packed once into
+// the kernels' panel layout (16-bit panels for fp16/bf16 checkpoints).
 // A Model is immutable after loading and shared by every session using it.
 // Its matrices are held through shared_ptr so that a candidate (a model with
 // some components compressed) shares all unchanged matrices with its base.

@@ -100,7 +100,7 @@ std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs
     cache->n_tokens = layout.fed_off.back();
     cache->x.resize(size_t(cache->n_tokens) * size_t(cfg_.dim));
     for (int32_t i = 0; i < layer * Model::kComponentsPerLayer; ++i) cache->producers.push_back(model_.linear(i));
-    cache->embedding = model_.views().token_embedding;
+    cache->embedding = model_.views().embedding_table();
 
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, layout.longest);
     ensure_kv_rows(cap);

@@ -45,8 +45,7 @@ void Session::forward_hidden(const TokenBatch & batch, const LayerRange & range)
         std::memcpy(x_.data(), range.start_rows, sizeof(float) * size_t(n) * size_t(dim));
     } else {
         per_token([&](int64_t t, int) {
-            std::memcpy(&x_[size_t(t * dim)], w.token_embedding + int64_t(batch.token[size_t(t)]) * dim,
-                        sizeof(float) * size_t(dim));
+            embedding_rows(w, int64_t(batch.token[size_t(t)]), 1, dim, &x_[size_t(t * dim)]);
         });
     }
 

@@ -17,7 +17,7 @@ uint64_t hash_eval_tokens(const dtm_eval_inputs & in) {
 }
 
 void LayerInputs::require_same_prefix(const Model & model) const {
-    if (model.config().dim != dim || model.views().token_embedding != embedding) {
+    if (model.config().dim != dim || model.views().embedding_table() != embedding) {
         throw Error(DTM_ERR_INVALID_ARGUMENT, "the cached layer inputs were made with another model's embedding");
     }
     for (int32_t i = 0; i < layer * Model::kComponentsPerLayer; ++i) {

@@ -30,7 +30,7 @@ struct LayerInputs {
     // What produced the rows: the matrices of layers 0..layer-1 and the file
     // whose embedding and norms were used.
     std::vector<std::shared_ptr<const Linear>> producers;
-    const float * embedding = nullptr;
+    const void * embedding = nullptr;  // WeightViews::embedding_table()
 
     // Throws dtm::Error(DTM_ERR_INVALID_ARGUMENT) naming the first component
     // of layers 0..layer-1 where `model` differs from the producer.

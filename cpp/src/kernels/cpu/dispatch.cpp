@@ -68,9 +68,9 @@ const CpuFeatures & features() {
 }
 
 const KernelTable kTables[] = {
-    {DTM_ISA_SCALAR, "scalar", &matmul_ref, &row_stats_ref, &attend_ref},
-    {DTM_ISA_AVX2, "avx2", &matmul_avx2, &row_stats_avx2, &attend_avx2},
-    {DTM_ISA_AVX512, "avx512", &matmul_avx512, &row_stats_avx512, &attend_avx512},
+    {DTM_ISA_SCALAR, "scalar", &matmul_ref, &row_stats_ref, &attend_ref, &matmul_half_ref},
+    {DTM_ISA_AVX2, "avx2", &matmul_avx2, &row_stats_avx2, &attend_avx2, &matmul_half_avx2},
+    {DTM_ISA_AVX512, "avx512", &matmul_avx512, &row_stats_avx512, &attend_avx512, &matmul_half_avx512},
 };
 
 bool is_concrete(int32_t isa) { return isa >= DTM_ISA_SCALAR && isa <= DTM_ISA_AVX512; }

@@ -15,6 +15,7 @@ struct KernelTable {
     MatmulFn matmul;
     RowStatsFn row_stats;
     AttendFn attend;
+    MatmulHalfFn matmul_half;  // the same product against 16-bit panels
 };
 
 // Best ISA of this CPU (detected once, cached; never DTM_ISA_AUTO).

@@ -30,4 +30,19 @@ void matmul_avx2(const PackedMatrix & w, const float * x, int64_t ldx, float * y
 void matmul_avx512(const PackedMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
                    int64_t n_tokens, int64_t panel_begin, int64_t panel_end);
 
+// The same product against 16-bit panels (bf16 or fp16, w.kind()): each
+// weight is widened to fp32 exactly, then every path does the fp32 kernel's
+// operations, so the outputs are bitwise those of matmul_ref on the
+// PackedMatrix of the widened weights (and equal across paths).
+using MatmulHalfFn = void (*)(const PackedHalfMatrix & w, const float * x, int64_t ldx,
+                              float * y, int64_t ldy, int64_t n_tokens,
+                              int64_t panel_begin, int64_t panel_end);
+
+void matmul_half_ref(const PackedHalfMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
+                     int64_t n_tokens, int64_t panel_begin, int64_t panel_end);
+void matmul_half_avx2(const PackedHalfMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
+                      int64_t n_tokens, int64_t panel_begin, int64_t panel_end);
+void matmul_half_avx512(const PackedHalfMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
+                        int64_t n_tokens, int64_t panel_begin, int64_t panel_end);
+
 }  // namespace dtm::cpu

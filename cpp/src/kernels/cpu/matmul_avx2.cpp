@@ -12,6 +12,11 @@
 // One lane = one output, one accumulator from 0, increasing k, one fused
 // multiply-add per step: the operations of matmul_ref, so bitwise equal.
 //
+// The 16-bit panels (matmul_half_avx2) run the same tiles; they only load a
+// panel column differently: 16 bf16 (zero-extended, shifted left by 16) or
+// 16 fp16 (vcvtph2ps) values widened exactly to the two fp32 vectors the
+// fp32 tile loads. The FMAs that follow are the same.
+//
 // The loop nest around the tiles (cache blocking, prefetching) is
 // matmul_walk.h. Compiled with AVX2 flags and called only after dispatch.cpp
 // checked the CPU; nothing here has external linkage besides matmul_avx2
@@ -59,9 +64,33 @@ void store8(float * dst, int64_t o, int64_t n_valid, __m256 v) {
     }
 }
 
-// One tile: MR tokens x NP panels over the k block of a (see TileArgs).
-template <int MR, int NP, bool PREFETCH>
-void tile(const TileArgs & a) {
+// How a tile reads one panel column W[p*16 .. p*16+15][k] as two fp32
+// vectors (rows 0..7, 8..15), per panel element type.
+struct Fp32Panels {
+    using Element = float;
+    static __m256 lo(const float * w) { return _mm256_load_ps(w); }
+    static __m256 hi(const float * w) { return _mm256_load_ps(w + 8); }
+};
+struct Bf16Panels {  // bf16 -> fp32: the bits are the top half of the fp32
+    using Element = uint16_t;
+    static __m256 widen(const uint16_t * w) {
+        const __m256i u = _mm256_cvtepu16_epi32(_mm_load_si128(reinterpret_cast<const __m128i *>(w)));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+    }
+    static __m256 lo(const uint16_t * w) { return widen(w); }
+    static __m256 hi(const uint16_t * w) { return widen(w + 8); }
+};
+struct Fp16Panels {  // fp16 -> fp32: F16C, exact
+    using Element = uint16_t;
+    static __m256 lo(const uint16_t * w) { return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(w))); }
+    static __m256 hi(const uint16_t * w) { return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i *>(w + 8))); }
+};
+
+// One tile: MR tokens x NP panels over the k block of a (see TileArgs),
+// reading panels of P::Element.
+template <typename P, int MR, int NP, bool PREFETCH>
+void tile(const TileArgsOf<typename P::Element> & a) {
+    using E = typename P::Element;
     __m256 acc[MR][NP][2];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
@@ -75,19 +104,19 @@ void tile(const TileArgs & a) {
     const float * xr[MR];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) xr[i] = a.x + i * a.ldx;
-    const float * pf[NP] = {};  // next tile's panels (its last one repeated if it has fewer)
+    const E * pf[NP] = {};  // next tile's panels (its last one repeated if it has fewer)
     if (PREFETCH) {
 #pragma GCC unroll 4
         for (int j = 0; j < NP; ++j) pf[j] = a.prefetch + (j < a.prefetch_np ? j : a.prefetch_np - 1) * a.pstride;
     }
 
-    const float * w = a.w;
+    const E * w = a.w;
     for (int64_t k = 0; k < a.kc; ++k, w += 16) {
         __m256 wv[NP][2];
 #pragma GCC unroll 4
         for (int j = 0; j < NP; ++j) {
-            wv[j][0] = _mm256_load_ps(w + j * a.pstride);
-            wv[j][1] = _mm256_load_ps(w + j * a.pstride + 8);
+            wv[j][0] = P::lo(w + j * a.pstride);
+            wv[j][1] = P::hi(w + j * a.pstride);
         }
         if (PREFETCH && k < a.prefetch_kc) {
 #pragma GCC unroll 4
@@ -115,38 +144,45 @@ void tile(const TileArgs & a) {
     }
 }
 
-template <bool PF>
-TileFn tile_for_tokens(int mr, int np) {
+template <typename P, bool PF>
+TileFnOf<typename P::Element> tile_for_tokens(int mr, int np) {
     switch (mr) {
         case 1:
             switch (np) {
-                case 1: return &tile<1, 1, PF>;
-                case 2: return &tile<1, 2, PF>;
-                case 3: return &tile<1, 3, PF>;
-                default: return &tile<1, 4, PF>;
+                case 1: return &tile<P, 1, 1, PF>;
+                case 2: return &tile<P, 1, 2, PF>;
+                case 3: return &tile<P, 1, 3, PF>;
+                default: return &tile<P, 1, 4, PF>;
             }
-        case 2: return np == 1 ? &tile<2, 1, PF> : &tile<2, 2, PF>;
-        case 3: return &tile<3, 1, PF>;
-        case 4: return &tile<4, 1, PF>;
-        case 5: return &tile<5, 1, PF>;
-        default: return &tile<6, 1, PF>;
+        case 2: return np == 1 ? &tile<P, 2, 1, PF> : &tile<P, 2, 2, PF>;
+        case 3: return &tile<P, 3, 1, PF>;
+        case 4: return &tile<P, 4, 1, PF>;
+        case 5: return &tile<P, 5, 1, PF>;
+        default: return &tile<P, 6, 1, PF>;
     }
 }
 
 // Micro-kernel for mr tokens (1..kTileTokens) x np panels: np = 1 for any
 // mr, np <= kGemvBudget / mr when mr < kSmallBatch.
-TileFn pick_tile(int mr, int np, bool prefetch) {
+template <typename P>
+TileFnOf<typename P::Element> pick_tile(int mr, int np, bool prefetch) {
     static_assert(kTileTokens == 6 && kTilePanels == 1 && kSmallBatch == 3 && kGemvPanels == 4 &&
                       kGemvBudget == 4,
                   "update the tile table");
-    return prefetch ? tile_for_tokens<true>(mr, np) : tile_for_tokens<false>(mr, np);
+    return prefetch ? tile_for_tokens<P, true>(mr, np) : tile_for_tokens<P, false>(mr, np);
 }
 
 }  // namespace
 
 void matmul_avx2(const PackedMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
                  int64_t n_tokens, int64_t panel_begin, int64_t panel_end) {
-    matmul_walk(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, kBlocking, &pick_tile);
+    matmul_walk(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, kBlocking, &pick_tile<Fp32Panels>);
+}
+
+void matmul_half_avx2(const PackedHalfMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
+                      int64_t n_tokens, int64_t panel_begin, int64_t panel_end) {
+    const TilePickerOf<uint16_t> pick = w.kind() == HalfKind::kBf16 ? &pick_tile<Bf16Panels> : &pick_tile<Fp16Panels>;
+    matmul_walk(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, kBlocking, pick);
 }
 
 }  // namespace dtm::cpu

@@ -13,6 +13,11 @@
 // increasing k by one fused multiply-add: exactly the operations of
 // matmul_ref, so the result is bitwise equal whatever the tiling.
 //
+// The 16-bit panels (matmul_half_avx512) run the same tiles; they only load
+// a panel column differently: 16 bf16 (zero-extended, shifted left by 16) or
+// 16 fp16 (vcvtph2ps) values widened exactly to the zmm the fp32 tile loads.
+// The FMAs that follow are the same.
+//
 // The loop nest around the tiles (cache blocking, prefetching) is
 // matmul_walk.h. This file is compiled with AVX-512 flags and only ever
 // called after dispatch.cpp checked the CPU. Nothing here but matmul_avx512
@@ -20,6 +25,14 @@
 // could emit out of line, so no AVX-512 code leaks into baseline callers
 // through the linker.
 #include <immintrin.h>
+
+// GCC 12 warns about the self-initialised _mm512_undefined_*() inside its own
+// AVX-512 intrinsics (vcvtph2ps, vpmovzxwd; GCC bug 105593, fixed in GCC 13),
+// not about this code.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/matmul.h"
@@ -51,9 +64,29 @@ constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGe
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
 constexpr _mm_hint kPrefetchHint = _MM_HINT_T0;
 
-// One tile: MR tokens x NP panels over the k block of a (see TileArgs).
-template <int MR, int NP, bool PREFETCH>
-void tile(const TileArgs & a) {
+// How a tile reads one panel column W[p*16 .. p*16+15][k] as an fp32
+// vector, per panel element type.
+struct Fp32Panels {
+    using Element = float;
+    static __m512 load(const float * w) { return _mm512_load_ps(w); }
+};
+struct Bf16Panels {  // bf16 -> fp32: the bits are the top half of the fp32
+    using Element = uint16_t;
+    static __m512 load(const uint16_t * w) {
+        const __m512i u = _mm512_cvtepu16_epi32(_mm256_load_si256(reinterpret_cast<const __m256i *>(w)));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+    }
+};
+struct Fp16Panels {  // fp16 -> fp32: exact
+    using Element = uint16_t;
+    static __m512 load(const uint16_t * w) { return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i *>(w))); }
+};
+
+// One tile: MR tokens x NP panels over the k block of a (see TileArgs),
+// reading panels of P::Element.
+template <typename P, int MR, int NP, bool PREFETCH>
+void tile(const TileArgsOf<typename P::Element> & a) {
+    using E = typename P::Element;
     __m512 acc[MR][NP];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
@@ -67,17 +100,17 @@ void tile(const TileArgs & a) {
     const float * xr[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) xr[i] = a.x + i * a.ldx;
-    const float * pf[NP] = {};  // next tile's panels (its last one repeated if it has fewer)
+    const E * pf[NP] = {};  // next tile's panels (its last one repeated if it has fewer)
     if (PREFETCH) {
 #pragma GCC unroll 8
         for (int j = 0; j < NP; ++j) pf[j] = a.prefetch + (j < a.prefetch_np ? j : a.prefetch_np - 1) * a.pstride;
     }
 
-    const float * w = a.w;
+    const E * w = a.w;
     for (int64_t k = 0; k < a.kc; ++k, w += 16) {
         __m512 wv[NP];
 #pragma GCC unroll 8
-        for (int j = 0; j < NP; ++j) wv[j] = _mm512_load_ps(w + j * a.pstride);
+        for (int j = 0; j < NP; ++j) wv[j] = P::load(w + j * a.pstride);
         if (PREFETCH && k < a.prefetch_kc) {
 #pragma GCC unroll 8
             for (int j = 0; j < NP; ++j) _mm_prefetch(reinterpret_cast<const char *>(pf[j] + k * 16), kPrefetchHint);
@@ -105,41 +138,48 @@ void tile(const TileArgs & a) {
     }
 }
 
-template <int MR, bool PF>
-TileFn tile_for_panels(int np) {
+template <typename P, int MR, bool PF>
+TileFnOf<typename P::Element> tile_for_panels(int np) {
     switch (np) {
-        case 1: return &tile<MR, 1, PF>;
-        case 2: return &tile<MR, 2, PF>;
-        case 3: return &tile<MR, 3, PF>;
-        default: return &tile<MR, 4, PF>;
+        case 1: return &tile<P, MR, 1, PF>;
+        case 2: return &tile<P, MR, 2, PF>;
+        case 3: return &tile<P, MR, 3, PF>;
+        default: return &tile<P, MR, 4, PF>;
     }
 }
 
-template <bool PF>
-TileFn tile_for_tokens(int mr, int np) {
+template <typename P, bool PF>
+TileFnOf<typename P::Element> tile_for_tokens(int mr, int np) {
     switch (mr) {
-        case 1: return tile_for_panels<1, PF>(np);
-        case 2: return tile_for_panels<2, PF>(np);
-        case 3: return tile_for_panels<3, PF>(np);
-        case 4: return tile_for_panels<4, PF>(np);
-        case 5: return tile_for_panels<5, PF>(np);
-        case 6: return tile_for_panels<6, PF>(np);
-        case 7: return tile_for_panels<7, PF>(np);
-        default: return tile_for_panels<8, PF>(np);
+        case 1: return tile_for_panels<P, 1, PF>(np);
+        case 2: return tile_for_panels<P, 2, PF>(np);
+        case 3: return tile_for_panels<P, 3, PF>(np);
+        case 4: return tile_for_panels<P, 4, PF>(np);
+        case 5: return tile_for_panels<P, 5, PF>(np);
+        case 6: return tile_for_panels<P, 6, PF>(np);
+        case 7: return tile_for_panels<P, 7, PF>(np);
+        default: return tile_for_panels<P, 8, PF>(np);
     }
 }
 
 // Micro-kernel for mr tokens (1..kTileTokens) x np panels (1..kGemvPanels).
-TileFn pick_tile(int mr, int np, bool prefetch) {
+template <typename P>
+TileFnOf<typename P::Element> pick_tile(int mr, int np, bool prefetch) {
     static_assert(kTileTokens == 8 && kGemvPanels == 4 && kTilePanels <= kGemvPanels, "update the tile table");
-    return prefetch ? tile_for_tokens<true>(mr, np) : tile_for_tokens<false>(mr, np);
+    return prefetch ? tile_for_tokens<P, true>(mr, np) : tile_for_tokens<P, false>(mr, np);
 }
 
 }  // namespace
 
 void matmul_avx512(const PackedMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
                    int64_t n_tokens, int64_t panel_begin, int64_t panel_end) {
-    matmul_walk(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, kBlocking, &pick_tile);
+    matmul_walk(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, kBlocking, &pick_tile<Fp32Panels>);
+}
+
+void matmul_half_avx512(const PackedHalfMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
+                        int64_t n_tokens, int64_t panel_begin, int64_t panel_end) {
+    const TilePickerOf<uint16_t> pick = w.kind() == HalfKind::kBf16 ? &pick_tile<Bf16Panels> : &pick_tile<Fp16Panels>;
+    matmul_walk(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, kBlocking, pick);
 }
 
 }  // namespace dtm::cpu

@@ -19,6 +19,10 @@
 // panel tile of the walk are prefetched one column per k step, so weights
 // that come from DRAM are in cache before they are needed.
 //
+// The walk is the same for fp32 panels (PackedMatrix, tiles of float) and
+// 16-bit panels (PackedHalfMatrix, tiles of uint16_t that widen each weight
+// to fp32 before the same FMAs): it is a template over the panel element.
+//
 // Everything here has internal linkage (static / unnamed namespace): each ISA
 // file gets its own copy compiled with its own flags, and no instruction of
 // one ISA can reach another file's code through the linker.
@@ -43,9 +47,11 @@ struct MatmulBlocking {
     int64_t k_block_max;   // no k blocking up to this many cols
 };
 
-struct TileArgs {
-    const float * w;         // first panel of the tile at column k0: (kc, 16) per panel
-    int64_t pstride;         // floats from one panel to the next (cols * 16)
+// E: the panel element (float, or uint16_t for 16-bit panels).
+template <typename E>
+struct TileArgsOf {
+    const E * w;             // first panel of the tile at column k0: (kc, 16) per panel
+    int64_t pstride;         // elements from one panel to the next (cols * 16)
     int64_t kc;              // k steps in this block
     const float * x;         // x[first token of the tile][k0], row stride ldx
     int64_t ldx;
@@ -53,20 +59,27 @@ struct TileArgs {
     int64_t ldy;
     int64_t n_valid;         // outputs of the tile that exist (o < rows), may exceed np * 16
     bool resume;             // start from the partial sums in y (k0 > 0) instead of 0
-    const float * prefetch;  // next panel tile's weights at its k0, or nullptr for none
+    const E * prefetch;      // next panel tile's weights at its k0, or nullptr for none
     int64_t prefetch_np;     // its panels (>= 1 when prefetch is set)
     int64_t prefetch_kc;     // its k steps
 };
 
+using TileArgs = TileArgsOf<float>;
+
 // Picks the micro-kernel for mr tokens x np panels, prefetching or not.
-using TileFn = void (*)(const TileArgs &);
-using TilePicker = TileFn (*)(int mr, int np, bool prefetch);
+template <typename E>
+using TileFnOf = void (*)(const TileArgsOf<E> &);
+template <typename E>
+using TilePickerOf = TileFnOf<E> (*)(int mr, int np, bool prefetch);
+using TileFn = TileFnOf<float>;
 
 inline int64_t walk_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
-void matmul_walk(const PackedMatrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
+// Matrix: PackedMatrix (E = float) or PackedHalfMatrix (E = uint16_t).
+template <typename Matrix, typename E>
+void matmul_walk(const Matrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
                  int64_t n_tokens, int64_t panel_begin, int64_t panel_end, const MatmulBlocking & b,
-                 TilePicker pick) {
+                 TilePickerOf<E> pick) {
     if (n_tokens <= 0 || panel_begin >= panel_end) return;
     const bool small = n_tokens < b.small_batch;
     const int64_t gemv_panels = walk_min(b.gemv_panels, b.gemv_budget / n_tokens);
@@ -75,7 +88,7 @@ void matmul_walk(const PackedMatrix & w, const float * x, int64_t ldx, float * y
     const int64_t cols = w.cols();
     const int64_t kc_max = cols > b.k_block_max ? b.k_block : (cols > 0 ? cols : 1);
 
-    TileArgs a;
+    TileArgsOf<E> a;
     a.pstride = cols * kPanelRows;
     a.ldx = ldx;
     a.ldy = ldy;
@@ -99,7 +112,7 @@ void matmul_walk(const PackedMatrix & w, const float * x, int64_t ldx, float * y
                 } else if (pb_end < panel_end) {
                     next_p = pb_end, next_k0 = 0, next_end = walk_min(panel_end, pb_end + b.panel_block);
                 }
-                const float * next = next_p >= 0 ? w.panel(next_p) + next_k0 * kPanelRows : nullptr;
+                const E * next = next_p >= 0 ? w.panel(next_p) + next_k0 * kPanelRows : nullptr;
                 a.prefetch_np = next ? walk_min(tile_panels, next_end - next_p) : 0;
                 a.prefetch_kc = next ? walk_min(kc_max, cols - next_k0) : 0;
 
