@@ -129,7 +129,8 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         long bytes = 0;
         for (Component c : components) {
             boolean tiedHead = c.kind() == ComponentKind.LM_HEAD && config.sharedClassifier()
-                    && c.format() == WeightFormat.FP32 && c.sparsity() == 0;
+                    && (c.format() == WeightFormat.FP32 || c.format() == WeightFormat.FP16
+                        || c.format() == WeightFormat.BF16) && c.sparsity() == 0;
             if (!tiedHead) {
                 bytes += c.storageBytes();
             }

@@ -15,7 +15,11 @@ public enum WeightFormat {
     /** llama.cpp q8_0 blocks. */
     Q8_0(5, "q8_0"),
     /** llama.cpp q4_0 blocks. */
-    Q4_0(6, "q4_0");
+    Q4_0(6, "q4_0"),
+    /** Dense fp16, as a Hugging Face checkpoint stores it (widened exactly to fp32 in the kernels). */
+    FP16(7, "fp16"),
+    /** Dense bf16, as a Hugging Face checkpoint stores it (widened exactly to fp32 in the kernels). */
+    BF16(8, "bf16");
 
     private final int code;
     private final String label;
