@@ -282,13 +282,6 @@ bool is_file(const std::string & path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-float bfloat16_to_float(uint16_t b) {
-    const uint32_t bits = uint32_t(b) << 16;
-    float out;
-    std::memcpy(&out, &bits, sizeof(out));
-    return out;
-}
-
 // Whether the mapping holds the tensor's values as usable floats (F32,
 // float-aligned), so they need no converted copy.
 bool is_aligned_f32(const TensorView & t) {
@@ -638,11 +631,11 @@ std::vector<float> HfCheckpoint::to_fp32(const Located & where) const {
     if (t.dtype == "F32") {
         std::memcpy(out.data(), t.data, t.n_bytes);
     } else {
-        const bool bf16 = t.dtype == "BF16";
+        const cpu::HalfKind kind = t.dtype == "BF16" ? cpu::HalfKind::kBf16 : cpu::HalfKind::kFp16;
         for (int64_t i = 0; i < n; ++i) {
             uint16_t bits;
             std::memcpy(&bits, t.data + 2 * i, sizeof(bits));
-            out[size_t(i)] = bf16 ? bfloat16_to_float(bits) : cpu::fp16_to_fp32(bits);
+            out[size_t(i)] = cpu::widen_half(bits, kind);
         }
     }
     return out;
@@ -700,12 +693,15 @@ void HfCheckpoint::check_finite_half(const uint16_t * p, int64_t n, bool bf16, c
 
 std::shared_ptr<const Linear> HfCheckpoint::linear(int32_t layer, dtm_component_kind kind) const {
     const bool head = kind == DTM_COMPONENT_LM_HEAD;
-    const bool tied = head && config_.shared_classifier;
-    const std::string name = tied ? std::string("model.embed_tokens.weight")
-                             : head ? std::string("lm_head.weight")
-                                    : layer_tensor(layer, component_module(kind)) + ".weight";
-    const Located & where = locate(name);
     const auto [rows, cols] = matrix_shape(config_, kind);
+    if (head && config_.shared_classifier) {
+        // The tied head packs the embedding that open() has already located,
+        // checked and (when misaligned) copied: no second read or check.
+        if (views_.token_embedding) return DenseLinear::from_rows(views_.token_embedding, rows, cols);
+        return HalfLinear::from_rows(views_.token_embedding_half, rows, cols, views_.token_embedding_kind);
+    }
+    const std::string name = head ? std::string("lm_head.weight") : layer_tensor(layer, component_module(kind)) + ".weight";
+    const Located & where = locate(name);
     const int32_t heads = rope_heads(config_, kind);
     std::shared_ptr<const Linear> out;
     if (is_half(*where.tensor)) {
@@ -732,7 +728,7 @@ std::shared_ptr<const Linear> HfCheckpoint::linear(int32_t layer, dtm_component_
         const float * p = engine_rows(where, name, heads, cols, values);
         out = DenseLinear::from_rows(p, rows, cols);
     }
-    if (!tied) where.file->release(*where.tensor);  // the embedding is still looked up in the mapping
+    where.file->release(*where.tensor);
     return out;
 }
 

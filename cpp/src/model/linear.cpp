@@ -100,10 +100,8 @@ void HalfLinear::dense_weights(float * out) const { w_.unpack(out, w_.cols()); }
 
 std::vector<StoredTensor> HalfLinear::stored_tensors() const {
     StoredTensor t{"weight", w_.kind() == cpu::HalfKind::kBf16 ? "BF16" : "F16", {w_.rows(), w_.cols()}, {}};
-    std::vector<uint16_t> bits(size_t(w_.rows() * w_.cols()));
-    w_.unpack_bits(bits.data(), w_.cols());
-    t.bytes.resize(bits.size() * sizeof(uint16_t));
-    if (!bits.empty()) std::memcpy(t.bytes.data(), bits.data(), t.bytes.size());
+    t.bytes.resize(size_t(w_.rows() * w_.cols()) * sizeof(uint16_t));
+    w_.unpack_bits(reinterpret_cast<uint16_t *>(t.bytes.data()), w_.cols());
     return {std::move(t)};
 }
 
@@ -114,9 +112,8 @@ std::shared_ptr<const HalfLinear> HalfLinear::restore(dtm_weight_format format, 
     }
     const bool bf16 = format == DTM_FORMAT_BF16;
     const StoredTensor & w = find_stored(tensors, "weight", bf16 ? "BF16" : "F16", {rows, cols});
-    std::vector<uint16_t> bits(size_t(rows * cols));
-    if (!bits.empty()) std::memcpy(bits.data(), w.bytes.data(), w.bytes.size());
-    return from_rows(bits.data(), rows, cols, bf16 ? cpu::HalfKind::kBf16 : cpu::HalfKind::kFp16);
+    return from_rows(reinterpret_cast<const uint16_t *>(w.bytes.data()), rows, cols,
+                     bf16 ? cpu::HalfKind::kBf16 : cpu::HalfKind::kFp16);
 }
 
 void HalfLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
