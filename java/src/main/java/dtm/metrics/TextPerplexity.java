@@ -50,6 +50,16 @@ public final class TextPerplexity {
     public static PerplexityResult of(Model model, String text, int context, int maxWindows, RunOptions run) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(text, "text");
+        return of(model, model.tokenizer().encode(text, true), context, maxWindows, run);
+    }
+
+    /**
+     * {@link #of(Model, String, int, int, RunOptions)} over text already tokenized with BOS by
+     * the model's tokenizer: for measuring many candidates of one base on one text.
+     */
+    public static PerplexityResult of(Model model, int[] tokens, int context, int maxWindows, RunOptions run) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(tokens, "tokens");
         Objects.requireNonNull(run, "run");
         int max = model.config().maxSeqLen();
         int ctx = context == 0 ? max : context;
@@ -60,7 +70,6 @@ public final class TextPerplexity {
             throw new ContextOverflowException("a window of n_ctx = " + ctx + " tokens is longer than the context of "
                     + model.path().getFileName() + " (" + max + " tokens)");
         }
-        int[] tokens = model.tokenizer().encode(text, true);
         if (maxWindows < 0) {
             throw new IllegalArgumentException("the window limit must be >= 0 (0 = all), got " + maxWindows);
         }

@@ -90,10 +90,9 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         if (known != null) {
             return known;
         }
-        CellMeasurement m;
-        try (Model candidate = plan.apply(base, calibration, threads())) {
-            m = measurementOf(evaluate(candidate, null));
-        }
+        // The plan is (in the pruning search) the current plan that components are measured on next.
+        useCurrent(plan, key);
+        CellMeasurement m = measurementOf(evaluate(current, null));
         measured.put(key, m);
         return m;
     }
@@ -116,7 +115,8 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         }
         int index = indexOf(component);
         useCurrent(currentPlan, planKey);
-        LayerInputCache inputs = cacheLayerInputs ? layerInputs(layerOf(base.components().get(index))) : null;
+        LayerInputCache inputs = cacheLayerInputs
+                ? layerInputs(Scan.layerOf(base.components().get(index), base.config().layers())) : null;
         CellMeasurement m;
         try (Model candidate = current.compress(Map.of(index, Compression.magnitude(totalSparsity)), calibration,
                 threads())) {
@@ -131,22 +131,20 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         try (Model candidate = plan.apply(base, calibration, threads())) {
             EvaluationResult r = evaluate(candidate, null);
             measured.putIfAbsent(keyOf(plan), measurementOf(r));
-            return outcomeOf(name, plan, candidate, r, Double.NaN);
+            return outcomeOf(name, plan, candidate, r);
         }
     }
 
     /**
-     * {@code outcome} with its text perplexity measured: the plan's candidate on {@code text}
-     * in llama.cpp's convention (windows of the model's context), over its first {@code windows}
-     * windows (0 = all).
+     * {@code outcome} with its text perplexity measured: the plan's candidate on {@code tokens}
+     * (a text tokenized with BOS by the base's tokenizer) in llama.cpp's convention (windows of
+     * the model's context), over its first {@code windows} windows (0 = all).
      */
-    public PlanOutcome withTextPerplexity(PlanOutcome outcome, String text, int windows) {
+    public PlanOutcome withTextPerplexity(PlanOutcome outcome, int[] tokens, int windows) {
         Objects.requireNonNull(outcome, "outcome");
-        Objects.requireNonNull(text, "text");
+        Objects.requireNonNull(tokens, "tokens");
         try (Model candidate = outcome.plan().apply(base, calibration, threads())) {
-            double ppl = TextPerplexity.of(candidate, text, 0, windows, run).perplexity();
-            return new PlanOutcome(outcome.name(), outcome.plan(), outcome.sparsity(), outcome.quantizedShare(),
-                    outcome.fdt75(), outcome.fdtMean(), outcome.sdtMean(), outcome.perplexity(), ppl, outcome.bytes());
+            return outcome.withTextPerplexity(TextPerplexity.of(candidate, tokens, 0, windows, run).perplexity());
         }
     }
 
@@ -164,7 +162,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         return new CellMeasurement(r.fdtQ(75), r.aggregates().tokenPerplexity());
     }
 
-    private PlanOutcome outcomeOf(String name, Plan plan, Model candidate, EvaluationResult r, double textPpl) {
+    private PlanOutcome outcomeOf(String name, Plan plan, Model candidate, EvaluationResult r) {
         long parameters = 0;
         double zeros = 0;
         long naive = 0;
@@ -179,7 +177,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         double sparsity = parameters == 0 ? 0 : zeros / parameters;
         double quantized = parameters == 0 ? 0 : (double) naive / parameters;
         return new PlanOutcome(name, plan, sparsity, quantized, r.fdtQ(75), r.aggregates().fdt().mean(),
-                r.aggregates().sdt().mean(), r.aggregates().tokenPerplexity(), textPpl, candidate.storageBytes());
+                r.aggregates().sdt().mean(), r.aggregates().tokenPerplexity(), Double.NaN, candidate.storageBytes());
     }
 
     /** Makes {@link #current} the candidate of {@code plan}, dropping the old one and its layer inputs. */
@@ -235,10 +233,6 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
             }
         }
         return null;
-    }
-
-    private int layerOf(Component c) {
-        return c.layer() >= 0 ? c.layer() : base.config().layers();
     }
 
     private int indexOf(String component) {

@@ -190,7 +190,7 @@ public final class Int8Search {
         Int8Selection selection = select(scan, options, plans);
         PrefixCheck chosen = selection.check(selection.selected());
         PlanOutcome guided = chosen == null ? plans.evaluate(GUIDED, selection.plan())
-                : renamed(chosen.outcome(), GUIDED, selection.plan());
+                : chosen.outcome().withName(GUIDED, selection.plan());
         Plan random = randomOrder(PlanComponent.of(scan), selection.selectedParameters(), seed, options.fallback());
         return new Comparison(selection, random, List.of(guided, plans.evaluate(RANDOM_ORDER, random)));
     }
@@ -202,11 +202,6 @@ public final class Int8Search {
         PrefixCheck c = new PrefixCheck(length, outcome, outcome.fdt75() >= options.threshold());
         checks.add(c);
         return c;
-    }
-
-    private static PlanOutcome renamed(PlanOutcome o, String name, Plan plan) {
-        return new PlanOutcome(name, plan, o.sparsity(), o.quantizedShare(), o.fdt75(), o.fdtMean(), o.sdtMean(),
-                o.perplexity(), o.textPerplexity(), o.bytes());
     }
 
     private static Plan guidedPlan(List<RankedComponent> order, int selected, Options options,

@@ -25,4 +25,15 @@ public record PlanOutcome(String name, Plan plan, double sparsity, double quanti
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(plan, "plan");
     }
+
+    /** The same figures under another name and plan (e.g. a prefix check adopted as the chosen plan). */
+    public PlanOutcome withName(String newName, Plan newPlan) {
+        return new PlanOutcome(newName, newPlan, sparsity, quantizedShare, fdt75, fdtMean, sdtMean, perplexity,
+                textPerplexity, bytes);
+    }
+
+    /** The same outcome with its text perplexity measured. */
+    public PlanOutcome withTextPerplexity(double ppl) {
+        return new PlanOutcome(name, plan, sparsity, quantizedShare, fdt75, fdtMean, sdtMean, perplexity, ppl, bytes);
+    }
 }

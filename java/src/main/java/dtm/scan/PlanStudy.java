@@ -97,9 +97,10 @@ public final class PlanStudy {
                 outcomes.addAll(int8.outcomes());
             }
             if (options.text() != null) {
+                int[] tokens = base.tokenizer().encode(options.text(), true);  // once, for every plan
                 for (int i = 0; i < outcomes.size(); i++) {
                     progress.update("text perplexity", i, outcomes.size());
-                    outcomes.set(i, engine.withTextPerplexity(outcomes.get(i), options.text(),
+                    outcomes.set(i, engine.withTextPerplexity(outcomes.get(i), tokens,
                             options.textWindows()));
                 }
                 progress.update("text perplexity", outcomes.size(), outcomes.size());

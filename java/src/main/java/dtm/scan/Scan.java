@@ -182,7 +182,7 @@ public final class Scan {
     }
 
     /** The layer whose inputs a component's cells start from: its own, or the head's (after all layers). */
-    private static int layerOf(Component c, int layers) {
+    static int layerOf(Component c, int layers) {
         return c.layer() >= 0 ? c.layer() : layers;
     }
 

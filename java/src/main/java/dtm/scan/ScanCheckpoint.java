@@ -52,16 +52,19 @@ public final class ScanCheckpoint implements AutoCloseable {
             List<ScanCell> cells = new ArrayList<>();
             long keep = 0;
             if (Files.exists(file) && Files.size(file) > 0) {
+                // Lines are cut in the bytes: '\n' never occurs inside a multi-byte UTF-8 sequence.
                 byte[] bytes = Files.readAllBytes(file);
-                String text = new String(bytes, StandardCharsets.UTF_8);
                 int lineStart = 0;
                 int lineNo = 0;
-                while (lineStart < text.length()) {
-                    int end = text.indexOf('\n', lineStart);
-                    if (end < 0) {
+                while (lineStart < bytes.length) {
+                    int end = lineStart;
+                    while (end < bytes.length && bytes[end] != '\n') {
+                        end++;
+                    }
+                    if (end == bytes.length) {
                         break;  // a last line without its newline: cut short by a kill, dropped
                     }
-                    String line = text.substring(lineStart, end);
+                    String line = new String(bytes, lineStart, end - lineStart, StandardCharsets.UTF_8);
                     if (lineNo == 0) {
                         JsonNode theirs = parse(line, file);
                         if (!theirs.equals(header)) {
@@ -74,7 +77,7 @@ public final class ScanCheckpoint implements AutoCloseable {
                     }
                     lineNo++;
                     lineStart = end + 1;
-                    keep = text.substring(0, lineStart).getBytes(StandardCharsets.UTF_8).length;
+                    keep = lineStart;
                 }
             }
             FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
