@@ -39,6 +39,16 @@ final class PerturbedModels {
         return change(model, dir, name, matrix, layer, (w, i) -> w.put(i, w.get(i) + (float) (sigma * random.nextGaussian())));
     }
 
+    /** A copy with the first weight of {@code matrix} of {@code layer} set to {@code value} (NaN, infinity). */
+    static Path withValue(Path model, Path dir, String name, Matrix matrix, int layer, float value)
+            throws IOException {
+        return change(model, dir, name, matrix, layer, (w, i) -> {
+            if (i == 0) {
+                w.put(i, value);
+            }
+        });
+    }
+
     /**
      * A copy with one row of the token embedding multiplied by {@code factor}. With a shared
      * classifier that row is also the token's output weights, so a factor above 1 makes the

@@ -132,6 +132,35 @@ class PromptSetTest {
     }
 
     @Test
+    void anythingAfterALinesObjectIsRefusedNamingTheColumn() throws IOException {
+        assertJsonlError("{\"prompt\": \"a\"}\n{\"prompt\": \"b\"} {\"prompt\": \"c\"}\n",
+                "bad.jsonl line 2, column 17: a second JSON value after the first (one object per line)");
+        assertJsonlError("{\"prompt\": \"a\"} trailing\n",
+                "bad.jsonl line 1, column 17: characters after the JSON object (one object per line)");
+        assertJsonlError("{\"prompt\": \"a\"}]\n", "bad.jsonl line 1, column 16: ");
+        assertJsonlError("{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}, 5\n", "line 2, column 16: ");
+        assertJsonlError("{\"prompt\" \"a\"}\n", "bad.jsonl line 1, column ");
+    }
+
+    @Test
+    void aLeadingByteOrderMarkIsSkipped() throws IOException {
+        Path file = tmp.resolve("bom.jsonl");
+        byte[] body = "{\"prompt\": \"Once upon a time\"}\r\n{\"prompt\": \"Lily\"}\r\n".getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = new byte[body.length + 3];
+        bytes[0] = (byte) 0xEF;
+        bytes[1] = (byte) 0xBB;
+        bytes[2] = (byte) 0xBF;
+        System.arraycopy(body, 0, bytes, 3, body.length);
+        Files.write(file, bytes);
+        PromptSet set = PromptSet.fromJsonl(model, file);
+        assertEquals(2, set.size());
+        assertArrayEquals(model.tokenizer().encode("Once upon a time", true), set.prompt(0));
+        assertArrayEquals(model.tokenizer().encode("Lily", true), set.prompt(1));
+        // Only a leading one: a byte-order mark inside the file is no JSON.
+        assertJsonlError("{\"prompt\": \"a\"}\n\uFEFF{\"prompt\": \"b\"}\n", "line 2");
+    }
+
+    @Test
     void aPromptSetForAnotherTokenizerIsRefused() throws IOException {
         Path file = tmp.resolve("other.jsonl");
         Files.writeString(file, "{\"dtm\": \"prompts/1\", \"tokenizer\": \"" + "ab".repeat(32) + "\"}\n"

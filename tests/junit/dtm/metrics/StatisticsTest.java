@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,13 +54,27 @@ class StatisticsTest {
     }
 
     @Test
-    void summaryLeavesNaNOut() {
+    void oneNaNMakesEveryFigureNaN() {
+        // A candidate that computes NaN on one sample: the figures must not be those of the others.
         Summary s = Summary.of(new double[] {Double.NaN, 2, 4});
-        assertEquals(2, s.count());
-        assertEquals(3, s.mean(), EPS);
-        Summary none = Summary.of(new double[] {Double.NaN, Double.NaN});
+        assertEquals(3, s.count());
+        assertTrue(s.measured());
+        for (double v : new double[] {s.mean(), s.median(), s.min(), s.p10(), s.p25(), s.p75(), s.p90(), s.max()}) {
+            assertTrue(Double.isNaN(v), "every figure NaN, got " + s);
+        }
+        Summary none = Summary.absent();
         assertEquals(0, none.count());
+        assertFalse(none.measured());
         assertTrue(Double.isNaN(none.mean()) && Double.isNaN(none.p90()));
+        assertEquals(Summary.absent(), Summary.of(new double[0]));
+    }
+
+    @Test
+    void anInfiniteValueIsNoFiniteMean() {
+        Summary s = Summary.of(new double[] {1, Double.POSITIVE_INFINITY});
+        assertEquals(Double.POSITIVE_INFINITY, s.mean());
+        assertEquals(Double.POSITIVE_INFINITY, s.max());
+        assertEquals(1, s.min(), EPS);
     }
 
     @Test
@@ -117,7 +132,7 @@ class StatisticsTest {
                 new SampleMetrics(0, 5, 10, 10, 0, 1.0, 0.0, 0.0),
                 new SampleMetrics(1, 5, 10, 2, 4, 2.0, -0.1, 0.5),
                 new SampleMetrics(2, 5, 5, 0, 5, 4.0, -0.3, 1.5)); // stopped at EOS: N = 5
-        Aggregates a = Aggregates.of(samples);
+        Aggregates a = Aggregates.of(samples, KlMode.APPROXIMATE);
         assertEquals(25, a.tokens());
         assertEquals(1, a.identical());
         assertEquals(4.0, a.fdt().mean(), EPS);
@@ -130,6 +145,28 @@ class StatisticsTest {
         assertEquals(Math.exp(2.0), a.tokenPerplexity(), 1e-9);
         assertEquals((Math.exp(1) + Math.exp(2) + Math.exp(4)) / 3, a.perplexity().mean(), 1e-9);
         assertEquals(2.0 / 3, a.kl().mean(), EPS);
+    }
+
+    @Test
+    void aggregatesKeepANonFiniteSampleVisible() {
+        List<SampleMetrics> samples = List.of(
+                new SampleMetrics(0, 5, 10, 10, 0, 1.0, 0.0, 0.0),
+                new SampleMetrics(1, 5, 10, 0, 10, Double.NaN, Double.NaN, Double.NaN));
+        Aggregates a = Aggregates.of(samples, KlMode.EXACT);
+        assertEquals(2, a.kl().count());
+        assertTrue(Double.isNaN(a.kl().mean()), "KL mean of a NaN sample: " + a.kl());
+        assertTrue(Double.isNaN(a.nll().median()));
+        assertTrue(Double.isNaN(a.tokenNll()));
+        assertTrue(Double.isNaN(a.tokenPerplexity()));
+        assertEquals(5.0, a.fdt().mean(), EPS, "FDT stays a count");
+    }
+
+    @Test
+    void klOfModeNoneIsNotMeasured() {
+        List<SampleMetrics> samples = List.of(new SampleMetrics(0, 5, 10, 10, 0, 1.0, 0.0, Double.NaN));
+        Aggregates a = Aggregates.of(samples, KlMode.NONE);
+        assertEquals(Summary.absent(), a.kl());
+        assertTrue(a.nll().measured());
     }
 
     @Test

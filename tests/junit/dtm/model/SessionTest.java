@@ -80,11 +80,28 @@ class SessionTest {
             // Position p predicts token p+1: the argmax after the prompt is the greedy text.
             int[] predicted = Arrays.copyOfRange(scores.argmax(), prompt.length - 1, all.length - 1);
             assertArrayEquals(generated, predicted);
-            // Greedy tokens are the most likely ones, so their log-probability is the maximum.
-            for (int p = prompt.length - 1; p < all.length - 1; p++) {
-                assertTrue(scores.logprobNext()[p] <= 0f);
-            }
             assertTrue(Float.isNaN(scores.logprobNext()[all.length - 1]));
+
+            // Greedy tokens are the most likely ones, so their log-probability is the maximum of
+            // the log-softmax of that position's logits: max(logits) - logsumexp(logits).
+            ScoreResult withLogits = session.score(List.of(all), true);
+            assertArrayEquals(scores.logprobNext(), withLogits.logprobNext());
+            for (int p = prompt.length - 1; p < all.length - 1; p++) {
+                float[] logits = withLogits.logitsAt(p);
+                int next = all[p + 1];
+                double max = Double.NEGATIVE_INFINITY;
+                for (float l : logits) {
+                    max = Math.max(max, l);
+                }
+                assertEquals(max, logits[next], 0.0, "position " + p + ": the greedy token has the largest logit");
+                double sum = 0;
+                for (float l : logits) {
+                    sum += Math.exp(l - max);
+                }
+                double maxLogSoftmax = -Math.log(sum);
+                assertEquals(maxLogSoftmax, scores.logprobNext()[p], 1e-4,
+                        "position " + p + ": log p(greedy token) is the largest log-probability");
+            }
         }
     }
 

@@ -93,9 +93,11 @@ final class CandidateSelection {
 
     /**
      * Opens the candidate; the caller closes it. {@code promptOptions} chooses the calibration
-     * text when a plan uses Wanda.
+     * text when a plan uses Wanda; {@code finiteCheck} whether a candidate model file's weights
+     * are checked for NaN and infinity.
      */
-    Model open(Model base, PromptOptions promptOptions, SessionOptions session) throws IOException {
+    Model open(Model base, PromptOptions promptOptions, SessionOptions session, FiniteCheckOption finiteCheck)
+            throws IOException {
         Model start;
         if (candidate == null) {
             start = null;
@@ -103,7 +105,8 @@ final class CandidateSelection {
                 && candidate.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
             start = base.loadCandidate(candidate);
         } else {
-            start = Model.load(candidate, ModelOptions.defaults().withTokenizer(candidateTokenizer));
+            start = Model.load(candidate,
+                    finiteCheck.apply(ModelOptions.defaults().withTokenizer(candidateTokenizer)));
         }
         Plan p = plan();
         if (p == null) {

@@ -52,7 +52,8 @@ final class CompressCommand implements Callable<Integer> {
         }
         PrintStream err = System.err;
         try (Model base = modelSelection.load();
-             Model candidate = candidateSelection.open(base, promptOptions, sessionSelection.options())) {
+             Model candidate = candidateSelection.open(base, promptOptions, sessionSelection.options(),
+                     modelSelection.finiteCheck)) {
             candidate.exportCandidate(out, base);
             long before = 0;
             long after = 0;

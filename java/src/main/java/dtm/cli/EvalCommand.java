@@ -3,6 +3,8 @@ package dtm.cli;
 import dtm.metrics.Aggregates;
 import dtm.metrics.EvaluationOptions;
 import dtm.metrics.EvaluationResult;
+import dtm.metrics.KlMode;
+import dtm.metrics.MetricText;
 import dtm.metrics.MetricsJson;
 import dtm.metrics.ReferenceSettings;
 import dtm.metrics.RunOptions;
@@ -110,6 +112,9 @@ final class EvalCommand implements Callable<Integer> {
     SessionSelection sessionSelection;
 
     @Mixin
+    FiniteCheckOption finiteCheck;
+
+    @Mixin
     CommonOptions common;
 
     @Spec
@@ -125,8 +130,9 @@ final class EvalCommand implements Callable<Integer> {
         boolean optionsGiven = PromptOptions.NAMES.stream()
                 .anyMatch(name -> spec.commandLine().getParseResult().hasMatchedOption(name));
         PrintStream out = System.out;
-        try (Model baseModel = ModelSelection.load(base, baseTokenizer);
-             Model cand = candidateSelection.open(baseModel, promptOptions, sessionSelection.options());
+        try (Model baseModel = ModelSelection.load(base, baseTokenizer, finiteCheck);
+             Model cand = candidateSelection.open(baseModel, promptOptions, sessionSelection.options(),
+                     finiteCheck);
              ProgressBars bars = ProgressBars.forOption(progress)) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             ReferenceResolver.Resolved ref = ReferenceResolver.resolve(baseModel, promptOptions, reference, refresh,
@@ -180,16 +186,16 @@ final class EvalCommand implements Callable<Integer> {
         }
         out.printf("%s%n", fdtQ.toString().strip());
         out.printf(Locale.ROOT, "identical   %d of %d samples (FDT = N, SDT = 0)%n", a.identical(), r.sampleCount());
-        out.printf(Locale.ROOT, "perplexity  %.4f of y over all %d continuation tokens%n", a.tokenPerplexity(),
-                a.tokens());
+        out.printf(Locale.ROOT, "perplexity  %s of y over all %d continuation tokens%n",
+                MetricText.table("%.4f", a.tokenPerplexity()), a.tokens());
         out.printf(Locale.ROOT, "time        %.1f s (%.0f scored tokens/s)%n", r.seconds(), r.tokensPerSecond());
     }
 
+    /** One metric's figures: "-" when it was not measured, "nan" / "inf" where it is not finite. */
     private static void row(PrintStream out, String name, Summary s, String format) {
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-16s", name));
         for (double v : new double[] {s.mean(), s.median(), s.min(), s.p10(), s.p25(), s.p75(), s.p90(), s.max()}) {
-            b.append(' ').append(String.format(Locale.ROOT, "%10s",
-                    Double.isNaN(v) ? "-" : String.format(Locale.ROOT, format, v)));
+            b.append(' ').append(String.format(Locale.ROOT, "%10s", s.measured() ? MetricText.table(format, v) : "-"));
         }
         out.println(b);
     }
@@ -198,18 +204,17 @@ final class EvalCommand implements Callable<Integer> {
         return q == Math.rint(q) ? Long.toString((long) q) : Double.toString(q);
     }
 
+    /** One row per sample; a non-finite value is NaN / Inf / -Inf, the KL of KL mode none an empty field. */
     static void writeCsv(EvaluationResult r, Path file) throws IOException {
+        boolean kl = r.klMode() != KlMode.NONE;
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             w.write("index,prompt_tokens,n,fdt,sdt,sdt_share,top1_agreement,nll,perplexity,delta_p,kl\n");
             for (SampleMetrics s : r.samples()) {
                 w.write(s.index() + "," + s.promptTokens() + "," + s.n() + "," + s.fdt() + "," + s.sdt() + ","
-                        + num(s.sdtShare()) + "," + num(s.top1Agreement()) + "," + num(s.nll()) + ","
-                        + num(s.perplexity()) + "," + num(s.deltaP()) + "," + num(s.kl()) + "\n");
+                        + MetricText.csv(s.sdtShare()) + "," + MetricText.csv(s.top1Agreement()) + ","
+                        + MetricText.csv(s.nll()) + "," + MetricText.csv(s.perplexity()) + ","
+                        + MetricText.csv(s.deltaP()) + "," + (kl ? MetricText.csv(s.kl()) : "") + "\n");
             }
         }
-    }
-
-    private static String num(double v) {
-        return Double.isFinite(v) ? Double.toString(v) : "";
     }
 }

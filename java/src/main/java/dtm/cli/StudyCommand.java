@@ -1,6 +1,7 @@
 package dtm.cli;
 
 import dtm.engine.Engine;
+import dtm.metrics.MetricText;
 import dtm.metrics.Reference;
 import dtm.metrics.RunOptions;
 import dtm.model.Calibration;
@@ -164,9 +165,10 @@ abstract class StudyCommand implements Callable<Integer> {
         out.printf("%-28s %9s %7s %7s %9s %9s %9s %9s %8s%n", "plan", "sparsity", "int8", "FDT_75", "mean FDT",
                 "mean SDT", "PPL of y", "text PPL", "size");
         for (PlanOutcome o : result.outcomes()) {
-            out.printf(Locale.ROOT, "%-28s %8.1f%% %6.1f%% %7d %9.2f %9.2f %9.4f %9s %7.1f%%%n", o.name(),
-                    100 * o.sparsity(), 100 * o.quantizedShare(), o.fdt75(), o.fdtMean(), o.sdtMean(), o.perplexity(),
-                    Double.isNaN(o.textPerplexity()) ? "-" : String.format(Locale.ROOT, "%.4f", o.textPerplexity()),
+            out.printf(Locale.ROOT, "%-28s %8.1f%% %6.1f%% %7d %9s %9s %9s %9s %7.1f%%%n", o.name(),
+                    100 * o.sparsity(), 100 * o.quantizedShare(), o.fdt75(), MetricText.table("%.2f", o.fdtMean()),
+                    MetricText.table("%.2f", o.sdtMean()), MetricText.table("%.4f", o.perplexity()),
+                    Double.isNaN(o.textPerplexity()) ? "-" : MetricText.table("%.4f", o.textPerplexity()),
                     100.0 * o.bytes() / result.baseBytes());
         }
         out.println("(size: the candidate's weight bytes against the fp32 base's)");

@@ -1,5 +1,7 @@
 package dtm.engine;
 
+import dtm.bindings.Dtm;
+
 import java.util.Locale;
 
 /**
@@ -8,10 +10,10 @@ import java.util.Locale;
  * when set.
  */
 public enum Isa {
-    AUTO(0),
-    SCALAR(1),
-    AVX2(2),
-    AVX512(3);
+    AUTO(Dtm.DTM_ISA_AUTO),
+    SCALAR(Dtm.DTM_ISA_SCALAR),
+    AVX2(Dtm.DTM_ISA_AVX2),
+    AVX512(Dtm.DTM_ISA_AVX512);
 
     private final int code;
 

@@ -1,22 +1,24 @@
 package dtm.errors;
 
+import dtm.bindings.Dtm;
+
 /**
  * The engine's status codes ({@code dtm_status} in {@code dtm.h}), with the exception each
  * failure becomes in Java.
  */
 public enum Status {
-    OK(0),
-    INVALID_ARGUMENT(1),
-    IO(2),
-    MODEL_FORMAT(3),
-    TOKENIZER_FORMAT(4),
-    TOKEN_OUT_OF_RANGE(5),
-    CONTEXT_OVERFLOW(6),
-    OUT_OF_MEMORY(7),
-    BUFFER_TOO_SMALL(8),
-    UNSUPPORTED(9),
-    NON_FINITE(10),
-    INTERNAL(99),
+    OK(Dtm.DTM_OK),
+    INVALID_ARGUMENT(Dtm.DTM_ERR_INVALID_ARGUMENT),
+    IO(Dtm.DTM_ERR_IO),
+    MODEL_FORMAT(Dtm.DTM_ERR_MODEL_FORMAT),
+    TOKENIZER_FORMAT(Dtm.DTM_ERR_TOKENIZER_FORMAT),
+    TOKEN_OUT_OF_RANGE(Dtm.DTM_ERR_TOKEN_OUT_OF_RANGE),
+    CONTEXT_OVERFLOW(Dtm.DTM_ERR_CONTEXT_OVERFLOW),
+    OUT_OF_MEMORY(Dtm.DTM_ERR_OUT_OF_MEMORY),
+    BUFFER_TOO_SMALL(Dtm.DTM_ERR_BUFFER_TOO_SMALL),
+    UNSUPPORTED(Dtm.DTM_ERR_UNSUPPORTED),
+    NON_FINITE(Dtm.DTM_ERR_NON_FINITE),
+    INTERNAL(Dtm.DTM_ERR_INTERNAL),
     /** A code this version of the Java side does not know (a newer engine). */
     UNKNOWN(-1);
 

@@ -13,7 +13,7 @@ import java.util.Objects;
  * @param nll             mean NLL of y per sample
  * @param perplexity      exp(NLL) per sample
  * @param deltaP          mean Δp per sample
- * @param kl              mean KL per sample (count 0 and NaN when the KL mode is NONE)
+ * @param kl              mean KL per sample ({@link Summary#absent()} when the KL mode is NONE)
  * @param tokens          continuation tokens, all samples
  * @param tokenNll        mean NLL over all continuation tokens (token-weighted)
  * @param tokenPerplexity exp(tokenNll)
@@ -23,9 +23,14 @@ public record Aggregates(Summary fdt, Summary sdt, Summary sdtShare, Summary top
                          Summary perplexity, Summary deltaP, Summary kl, long tokens, double tokenNll,
                          double tokenPerplexity, int identical) {
 
-    /** The aggregates of these samples. */
-    public static Aggregates of(List<SampleMetrics> samples) {
+    /**
+     * The aggregates of these samples, evaluated in {@code klMode}: with {@link KlMode#NONE} the
+     * KL is {@link Summary#absent()}; otherwise a NaN in any sample's metric (a candidate that
+     * computes non-finite values) makes that metric's figures NaN.
+     */
+    public static Aggregates of(List<SampleMetrics> samples, KlMode klMode) {
         Objects.requireNonNull(samples, "samples");
+        Objects.requireNonNull(klMode, "klMode");
         int n = samples.size();
         double[] fdt = new double[n];
         double[] sdt = new double[n];
@@ -53,8 +58,9 @@ public record Aggregates(Summary fdt, Summary sdt, Summary sdtShare, Summary top
             identical += s.identical() ? 1 : 0;
         }
         double tokenNll = tokens == 0 ? Double.NaN : nllSum / tokens;
+        Summary klSummary = klMode == KlMode.NONE ? Summary.absent() : Summary.of(kl);
         return new Aggregates(Summary.of(fdt), Summary.of(sdt), Summary.of(share), Summary.of(agree),
-                Summary.of(nll), Summary.of(ppl), Summary.of(dp), Summary.of(kl), tokens, tokenNll,
+                Summary.of(nll), Summary.of(ppl), Summary.of(dp), klSummary, tokens, tokenNll,
                 Math.exp(tokenNll), identical);
     }
 }

@@ -1,6 +1,8 @@
 package dtm.metrics;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -14,6 +16,7 @@ import dtm.model.Tokenizer;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -266,8 +269,10 @@ public record PromptSet(PromptSettings settings, String tokenizerSha256, List<in
      *       {@code {"dtm": "prompts/1", "tokenizer": "<SHA-256 of the tokenizer file>"}}, and
      *       the model's tokenizer must have that hash.
      * </ul>
-     * Other members of a line are ignored. A header may also precede text prompts; its
-     * tokenizer is then checked too. {@link #writeJsonl} writes such a file.
+     * Other members of a line are ignored; anything after a line's object (a second object,
+     * trailing characters) is an error naming its column. A leading UTF-8 byte-order mark is
+     * skipped. A header may also precede text prompts; its tokenizer is then checked too. {@link
+     * #writeJsonl} writes such a file.
      *
      * @throws InvalidPromptSetException malformed (the message names the line), empty, or made
      *                                   for another tokenizer
@@ -277,6 +282,9 @@ public record PromptSet(PromptSettings settings, String tokenizerSha256, List<in
         Objects.requireNonNull(file, "file");
         byte[] bytes = Files.readAllBytes(file);
         String text = decodeUtf8(bytes, file);
+        if (text.startsWith("\uFEFF")) {
+            text = text.substring(1);  // a UTF-8 byte-order mark, as some editors write it
+        }
         String name = String.valueOf(file.getFileName());
         String modelTokenizer = ModelFingerprint.tokenizerOf(model);
         Tokenizer tok = model.tokenizer();
@@ -285,17 +293,11 @@ public record PromptSet(PromptSettings settings, String tokenizerSha256, List<in
         boolean first = true;
         String[] lines = text.split("\r?\n", -1);
         for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty()) {
+            if (lines[i].isBlank()) {
                 continue;
             }
             String where = name + " line " + (i + 1);
-            JsonNode node;
-            try {
-                node = JSON.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new InvalidPromptSetException(where + ": not JSON: " + e.getOriginalMessage());
-            }
+            JsonNode node = jsonLine(lines[i], where);
             if (node == null || !node.isObject()) {
                 throw new InvalidPromptSetException(where + ": expected a JSON object such as {\"prompt\": \"...\"}");
             }
@@ -358,6 +360,38 @@ public record PromptSet(PromptSettings settings, String tokenizerSha256, List<in
         PromptSettings settings = new PromptSettings(PromptSource.JSONL, name, Hashing.hex(sha256(bytes)), 0,
                 prompts.size(), 0);
         return new PromptSet(settings, modelTokenizer, prompts);
+    }
+
+    /**
+     * The one JSON value of a line; anything after it (a second object, trailing characters) is
+     * refused, naming its column.
+     */
+    private static JsonNode jsonLine(String line, String where) {
+        try (JsonParser parser = JSON.createParser(line)) {
+            JsonNode node = JSON.readTree(parser);
+            int next = (int) parser.currentLocation().getCharOffset();
+            while (next < line.length() && Character.isWhitespace(line.charAt(next))) {
+                next++;
+            }
+            if (next < line.length()) {
+                boolean value;
+                try {
+                    JsonToken t = parser.nextToken();
+                    value = t != null && (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY || t.isScalarValue());
+                } catch (JsonProcessingException e) {
+                    value = false;
+                }
+                throw new InvalidPromptSetException(where + ", column " + (next + 1) + ": " + (value
+                        ? "a second JSON value after the first" : "characters after the JSON object")
+                        + " (one object per line)");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            String column = e.getLocation() == null ? "" : ", column " + e.getLocation().getColumnNr();
+            throw new InvalidPromptSetException(where + column + ": not JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);  // reading a String does not fail
+        }
     }
 
     /**

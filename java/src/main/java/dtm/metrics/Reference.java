@@ -399,8 +399,8 @@ public final class Reference {
         }
         PositionMetrics positions = keep ? new PositionMetrics(contOffsets.clone(), continuations.clone(), argmax,
                 logprob, baseLogprob, positionKl) : null;
-        return new EvaluationResult(mode, settings, candidate.path().toString(), metrics, Aggregates.of(metrics),
-                positions, seconds);
+        return new EvaluationResult(mode, settings, candidate.path().toString(), metrics,
+                Aggregates.of(metrics, mode), positions, seconds);
     }
 
     /** The evaluation input of samples [from, to); base statistics only when {@code withTopK}. */

@@ -6,10 +6,11 @@ import java.util.Objects;
 /**
  * The aggregates of one per-sample metric over a prompt set (DESIGN §1): mean, median, min,
  * p10, p25, p75, p90, and max. Percentiles interpolate linearly between closest ranks (see
- * {@link Statistics}). NaN values (e.g. KL without base information) are left out and
- * {@code count} says how many values were used; with none, every figure is NaN.
+ * {@link Statistics}). A NaN among the values (a candidate that computes a non-finite result)
+ * makes every figure NaN: it is never averaged away. A metric that was not measured at all (KL
+ * without base information) is {@link #absent()}: count 0, every figure NaN.
  *
- * @param count  values summarised
+ * @param count  values summarised (0: not measured)
  * @param mean   arithmetic mean
  * @param median p50
  * @param min    smallest value
@@ -22,14 +23,18 @@ import java.util.Objects;
 public record Summary(int count, double mean, double median, double min, double p10, double p25,
                       double p75, double p90, double max) {
 
-    /** The summary of {@code values} (NaN left out). */
+    /** The summary of {@code values}; every figure NaN when one of them is NaN. */
     public static Summary of(double[] values) {
         Objects.requireNonNull(values, "values");
-        double[] sorted = Arrays.stream(values).filter(v -> !Double.isNaN(v)).sorted().toArray();
-        int n = sorted.length;
+        int n = values.length;
+        double nan = Double.NaN;
         if (n == 0) {
-            double nan = Double.NaN;
-            return new Summary(0, nan, nan, nan, nan, nan, nan, nan, nan);
+            return absent();
+        }
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);  // NaN sorts last
+        if (Double.isNaN(sorted[n - 1])) {
+            return new Summary(n, nan, nan, nan, nan, nan, nan, nan, nan);
         }
         double sum = 0;
         for (double v : sorted) {
@@ -38,6 +43,17 @@ public record Summary(int count, double mean, double median, double min, double 
         return new Summary(n, sum / n, Statistics.percentile(sorted, 50), sorted[0],
                 Statistics.percentile(sorted, 10), Statistics.percentile(sorted, 25),
                 Statistics.percentile(sorted, 75), Statistics.percentile(sorted, 90), sorted[n - 1]);
+    }
+
+    /** A metric that was not measured: count 0, every figure NaN. */
+    public static Summary absent() {
+        double nan = Double.NaN;
+        return new Summary(0, nan, nan, nan, nan, nan, nan, nan, nan);
+    }
+
+    /** Whether the metric was measured ({@code count > 0}); its figures may still be NaN. */
+    public boolean measured() {
+        return count > 0;
     }
 
     /** The summary of integer values. */

@@ -1,16 +1,18 @@
 package dtm.model;
 
+import dtm.bindings.Dtm;
+
 /** What a component is ({@code dtm_component_kind}): one weight matrix, named as Hugging Face names it. */
 public enum ComponentKind {
-    Q_PROJ(0, "self_attn.q_proj"),
-    K_PROJ(1, "self_attn.k_proj"),
-    V_PROJ(2, "self_attn.v_proj"),
-    O_PROJ(3, "self_attn.o_proj"),
-    GATE_PROJ(4, "mlp.gate_proj"),
-    UP_PROJ(5, "mlp.up_proj"),
-    DOWN_PROJ(6, "mlp.down_proj"),
-    EMBEDDING(7, "model.embed_tokens"),
-    LM_HEAD(8, "lm_head");
+    Q_PROJ(Dtm.DTM_COMPONENT_Q_PROJ, "self_attn.q_proj"),
+    K_PROJ(Dtm.DTM_COMPONENT_K_PROJ, "self_attn.k_proj"),
+    V_PROJ(Dtm.DTM_COMPONENT_V_PROJ, "self_attn.v_proj"),
+    O_PROJ(Dtm.DTM_COMPONENT_O_PROJ, "self_attn.o_proj"),
+    GATE_PROJ(Dtm.DTM_COMPONENT_GATE_PROJ, "mlp.gate_proj"),
+    UP_PROJ(Dtm.DTM_COMPONENT_UP_PROJ, "mlp.up_proj"),
+    DOWN_PROJ(Dtm.DTM_COMPONENT_DOWN_PROJ, "mlp.down_proj"),
+    EMBEDDING(Dtm.DTM_COMPONENT_EMBEDDING, "model.embed_tokens"),
+    LM_HEAD(Dtm.DTM_COMPONENT_LM_HEAD, "lm_head");
 
     private final int code;
     private final String hfName;

@@ -1,5 +1,7 @@
 package dtm.model;
 
+import dtm.bindings.Dtm;
+
 import java.util.Locale;
 import java.util.Objects;
 
@@ -22,14 +24,14 @@ public record Compression(Kind kind, double sparsity, int n, int m, double outli
 
     /** The kinds of compression ({@code dtm_compression_kind}). */
     public enum Kind {
-        MAGNITUDE(1, "magnitude"),
-        N_M(2, "n:m"),
-        WANDA(3, "wanda"),
-        INT8(4, "int8"),
-        INT8_OUTLIER(5, "int8-outlier"),
-        INT8_WEIGHT(6, "int8-weight"),
-        Q8_0(7, "q8_0"),
-        Q4_0(8, "q4_0");
+        MAGNITUDE(Dtm.DTM_COMPRESS_PRUNE_MAGNITUDE, "magnitude"),
+        N_M(Dtm.DTM_COMPRESS_PRUNE_N_M, "n:m"),
+        WANDA(Dtm.DTM_COMPRESS_PRUNE_WANDA, "wanda"),
+        INT8(Dtm.DTM_COMPRESS_INT8, "int8"),
+        INT8_OUTLIER(Dtm.DTM_COMPRESS_INT8_OUTLIER, "int8-outlier"),
+        INT8_WEIGHT(Dtm.DTM_COMPRESS_INT8_WEIGHT, "int8-weight"),
+        Q8_0(Dtm.DTM_COMPRESS_Q8_0, "q8_0"),
+        Q4_0(Dtm.DTM_COMPRESS_Q4_0, "q4_0");
 
         private final int code;
         private final String label;

@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Objects;
 
@@ -59,10 +58,13 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      * present, else {@code config}'s ids are used.
      *
      * @throws DtmIoException       the file cannot be read
-     * @throws ModelFormatException the file is not a tokenizer.json the library accepts
+     * @throws ModelFormatException the file is not a tokenizer.json the library accepts, a token
+     *                              id is not an integer in [0, config.vocabSize()), an id names
+     *                              two strings, or it has fewer tokens than the model
      */
     public static HfTokenizer load(Path file, ModelConfig config) {
         Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(config, "config");
         if (!Files.isRegularFile(file)) {
             throw new DtmIoException(Status.IO.code(), "cannot load the tokenizer",
                     file + " does not exist (a Hugging Face checkpoint needs tokenizer.json to tokenize text)");
@@ -70,12 +72,12 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         ObjectMapper json = new ObjectMapper();
         String[] pieces;
         try {
-            pieces = readPieces(json.readTree(file.toFile()), file);
+            pieces = readPieces(json.readTree(file.toFile()), file, config.vocabSize());
         } catch (IOException e) {
             throw new ModelFormatException(Status.TOKENIZER_FORMAT.code(), "cannot read tokenizer " + file, e.getMessage());
         }
-        int bos = config == null ? -1 : config.bosId();
-        int eos = config == null ? -1 : config.eosId();
+        int bos = config.bosId();
+        int eos = config.eosId();
         Path tokenizerConfig = file.resolveSibling("tokenizer_config.json");
         if (Files.isRegularFile(tokenizerConfig)) {
             try {
@@ -159,38 +161,85 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         tokenizer.close();
     }
 
-    /** Every token's string: the model's vocabulary and the added tokens, by id. */
-    private static String[] readPieces(JsonNode root, Path file) {
+    /**
+     * Every token's string, by id: the model's vocabulary, then the added tokens (an added token
+     * may restate or replace a vocabulary entry of the same id). Every id must be an integer in
+     * [0, vocabSize) of the model, no id may name two different strings within the vocabulary
+     * or within the added tokens, and the largest id must be the model's last: a tokenizer with
+     * fewer tokens than the model is another model's. An id inside that range without an entry
+     * (a gap) has the empty string.
+     */
+    private static String[] readPieces(JsonNode root, Path file, int modelVocab) {
         JsonNode vocab = root.path("model").path("vocab");
-        int size = 0;
+        String[] fromVocab = new String[modelVocab];
         if (vocab.isObject()) {                       // BPE, WordPiece: piece -> id
-            for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
-                size = Math.max(size, it.next().getValue().asInt() + 1);
+            for (Map.Entry<String, JsonNode> e : vocab.properties()) {
+                int id = tokenId(e.getValue(), "model.vocab entry '" + e.getKey() + "'", modelVocab, file);
+                claim(fromVocab, id, e.getKey(), "model.vocab", file);
             }
         } else if (vocab.isArray()) {                 // Unigram: [piece, score] by id
-            size = vocab.size();
-        } else {
-            throw new ModelFormatException(Status.TOKENIZER_FORMAT.code(), "cannot read tokenizer " + file,
-                    "it has no model.vocab");
-        }
-        for (JsonNode added : root.path("added_tokens")) {
-            size = Math.max(size, added.path("id").asInt() + 1);
-        }
-        String[] pieces = new String[size];
-        if (vocab.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                pieces[e.getValue().asInt()] = e.getKey();
+            if (vocab.size() > modelVocab) {
+                throw tokenizerFormat(file, "model.vocab has " + vocab.size() + " entries, more than the model's "
+                        + modelVocab + " tokens");
+            }
+            for (int id = 0; id < vocab.size(); id++) {
+                JsonNode entry = vocab.get(id);
+                if (!entry.isArray() || !entry.path(0).isTextual()) {
+                    throw tokenizerFormat(file, "model.vocab[" + id + "] is not a [piece, score] pair");
+                }
+                fromVocab[id] = entry.get(0).asText();
             }
         } else {
-            for (int i = 0; i < vocab.size(); i++) {
-                pieces[i] = vocab.get(i).get(0).asText();
-            }
+            throw tokenizerFormat(file, "it has no model.vocab");
         }
+        String[] pieces = fromVocab.clone();
+        String[] fromAdded = new String[modelVocab];
+        int index = 0;
         for (JsonNode added : root.path("added_tokens")) {
-            pieces[added.path("id").asInt()] = added.path("content").asText();
+            String where = "added_tokens[" + index++ + "]";
+            JsonNode content = added.path("content");
+            if (!content.isTextual()) {
+                throw tokenizerFormat(file, where + " has no \"content\" string");
+            }
+            int id = tokenId(added.path("id"), where + " ('" + content.asText() + "')", modelVocab, file);
+            claim(fromAdded, id, content.asText(), "added_tokens", file);
+            pieces[id] = content.asText();
+        }
+        int size = pieces.length;
+        while (size > 0 && pieces[size - 1] == null) {
+            size--;
+        }
+        if (size < modelVocab) {
+            throw tokenizerFormat(file, "it has " + size + " tokens (ids 0.." + (size - 1) + "), the model "
+                    + modelVocab + ": it is not this model's tokenizer");
         }
         return pieces;
+    }
+
+    /** A token id from tokenizer.json: an integer in [0, modelVocab). */
+    private static int tokenId(JsonNode id, String where, int modelVocab, Path file) {
+        if (!id.isIntegralNumber()) {
+            throw tokenizerFormat(file, where + " has id " + (id.isMissingNode() ? "(none)" : id.toString())
+                    + ", not an integer");
+        }
+        if (!id.canConvertToInt() || id.intValue() < 0 || id.intValue() >= modelVocab) {
+            throw tokenizerFormat(file, where + " has id " + id.asText() + ", outside the model's vocabulary [0, "
+                    + modelVocab + ")");
+        }
+        return id.intValue();
+    }
+
+    /** Records that {@code id} is {@code piece} in one list; a second, different piece for it is an error. */
+    private static void claim(String[] claimed, int id, String piece, String list, Path file) {
+        if (claimed[id] != null && !claimed[id].equals(piece)) {
+            throw tokenizerFormat(file, list + " gives id " + id + " to both '" + claimed[id] + "' and '"
+                    + piece + "'");
+        }
+        claimed[id] = piece;
+    }
+
+    private static ModelFormatException tokenizerFormat(Path file, String why) {
+        return new ModelFormatException(Status.TOKENIZER_FORMAT.code(), "cannot read tokenizer " + file, why);
     }
 
     /** The id of a special token named in tokenizer_config.json (a string or {"content": ...}). */

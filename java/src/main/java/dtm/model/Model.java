@@ -61,7 +61,8 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
 
     /**
      * Loads a llama2.c model file, with "tokenizer.bin" from the same directory, or a Hugging
-     * Face checkpoint directory, with its tokenizer.json.
+     * Face checkpoint directory, with its tokenizer.json; the weights are checked for NaN and
+     * infinity ({@link ModelOptions#defaults()}).
      */
     public static Model load(Path path) {
         return load(path, ModelOptions.defaults());
@@ -76,7 +77,8 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
      * @throws dtm.errors.ModelFormatException        the model or tokenizer file is truncated or foreign
      * @throws dtm.errors.UnsupportedFeatureException an architecture or config option dtm does not run
      * @throws dtm.errors.NativeOutOfMemoryException  the model does not fit in the available memory
-     * @throws dtm.errors.NonFiniteWeightsException   NaN/inf in the weights (only with checkFinite)
+     * @throws dtm.errors.NonFiniteWeightsException   NaN/inf in the weights (checked unless
+     *                                                options.checkFinite() is false)
      */
     public static Model load(Path path, ModelOptions options) {
         Objects.requireNonNull(path, "path");

@@ -1,5 +1,6 @@
 package dtm.report;
 
+import dtm.metrics.MetricText;
 import dtm.scan.PlanOutcome;
 import dtm.scan.RankAgreement;
 import dtm.scan.ScanCell;
@@ -166,9 +167,9 @@ public final class HtmlReport {
                     .append(format("%.1f %%", 100 * o.quantizedShare())).append("</td><td>").append(o.fdt75())
                     .append("</td><td>").append(format("%.1f", o.fdtMean())).append("</td><td>")
                     .append(format("%.1f", o.sdtMean())).append("</td><td>").append(format("%.3f", o.perplexity()))
-                    .append("</td><td>").append(format("%.3f", o.textPerplexity())).append("</td><td>")
+                    .append("</td><td>").append(optional("%.3f", o.textPerplexity())).append("</td><td>")
                     .append(format("%,d", o.bytes())).append("</td><td>")
-                    .append(format("%.1f %%", 100 * input.sizeVsFp32(o))).append("</td></tr>\n");
+                    .append(optional("%.1f %%", 100 * input.sizeVsFp32(o))).append("</td></tr>\n");
         }
         h.append("</table>\n");
     }
@@ -189,12 +190,17 @@ public final class HtmlReport {
                 .append(escape(value)).append("</td></tr>\n");
     }
 
-    /** A number for people; "–" when it is not finite (not measured). */
+    /** A number for people; "nan", "inf" or "-inf" when it is not finite (a candidate that computes NaN). */
     private static String format(String pattern, Object value) {
-        if (value instanceof Double d && !Double.isFinite(d)) {
-            return "–";
+        if (value instanceof Double d) {
+            return MetricText.table(pattern, d);
         }
         return String.format(Locale.ROOT, pattern, value);
+    }
+
+    /** A figure that may not have been measured (NaN): "–" then, else as {@link #format}. */
+    private static String optional(String pattern, double value) {
+        return Double.isNaN(value) ? "–" : format(pattern, value);
     }
 
     /** Text made safe for HTML content and attribute values. */

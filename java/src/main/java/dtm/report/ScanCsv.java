@@ -1,6 +1,8 @@
 package dtm.report;
 
 import dtm.metrics.Aggregates;
+import dtm.metrics.MetricText;
+import dtm.metrics.Summary;
 import dtm.scan.PlanOutcome;
 import dtm.scan.ScanCell;
 
@@ -8,9 +10,11 @@ import java.util.List;
 
 /**
  * The tables of a scan report as CSV (RFC 4180: comma-separated, a header row, fields with a
- * comma, quote or line break quoted; numbers in Java's shortest round-trip form; an empty field
- * for a number that is not finite): one row per scan cell, one row per plan outcome. The columns
- * are those of docs/json-schema.md's {@code dtm.scan/1}.
+ * comma, quote or line break quoted; numbers in Java's shortest round-trip form; NaN, Inf or -Inf
+ * for a number that is not finite, an empty field for one not measured: KL without base
+ * information, a plan's text perplexity when none was asked for, its size against an unknown
+ * fp32 size): one row per scan cell, one row per plan outcome. The columns are those of
+ * docs/json-schema.md's {@code dtm.scan/1}.
  */
 public final class ScanCsv {
     /** The header of {@link #cells}. */
@@ -30,7 +34,7 @@ public final class ScanCsv {
             row(out, field(c.component()), field(c.kind().hfName()), Integer.toString(c.layer()),
                     Long.toString(c.parameters()), field(c.setting()), Integer.toString(c.fdt75()),
                     number(a.fdt().mean()), number(a.fdt().median()), number(a.fdt().min()), number(a.sdt().mean()),
-                    number(a.sdtShare().mean()), number(a.tokenPerplexity()), number(a.kl().mean()),
+                    number(a.sdtShare().mean()), number(a.tokenPerplexity()), figure(a.kl(), a.kl().mean()),
                     Integer.toString(a.identical()), number(c.seconds()));
         }
         return out.toString();
@@ -41,8 +45,9 @@ public final class ScanCsv {
         StringBuilder out = new StringBuilder(PLANS_HEADER).append('\n');
         for (PlanOutcome o : input.outcomes()) {
             row(out, field(o.name()), number(o.sparsity()), number(o.quantizedShare()), Integer.toString(o.fdt75()),
-                    number(o.fdtMean()), number(o.sdtMean()), number(o.perplexity()), number(o.textPerplexity()),
-                    Long.toString(o.bytes()), number(input.sizeVsFp32(o)),
+                    number(o.fdtMean()), number(o.sdtMean()), number(o.perplexity()),
+                    Double.isNaN(o.textPerplexity()) ? "" : number(o.textPerplexity()),
+                    Long.toString(o.bytes()), Double.isNaN(input.sizeVsFp32(o)) ? "" : number(input.sizeVsFp32(o)),
                     Integer.toString(o.plan().entries().size()));
         }
         return out.toString();
@@ -53,7 +58,12 @@ public final class ScanCsv {
     }
 
     private static String number(double v) {
-        return Double.isFinite(v) ? Double.toString(v) : "";
+        return MetricText.csv(v);
+    }
+
+    /** A summary's figure: empty when the metric was not measured (KL without base information). */
+    private static String figure(Summary s, double v) {
+        return s.measured() ? MetricText.csv(v) : "";
     }
 
     /** A text field, quoted when it holds a comma, a quote or a line break. */
