@@ -117,6 +117,20 @@ class HfTokenizerIdsTest {
     }
 
     @Test
+    void aShortTailOfPaddingIdsAfterTheLastTokenIsAccepted() throws IOException {
+        // Checkpoints pad their embedding beyond the tokenizer (Qwen2.5: 151,936 rows, 151,665 tokens).
+        Path file = tokenizer(vocabWith("\"a\": 3, \"b\": 4, \"ab\": 5"), SPECIALS);
+        int padded = VOCAB + HfTokenizer.paddingAllowed(VOCAB + 1024);
+        try (HfTokenizer t = HfTokenizer.load(file, model(padded))) {
+            assertEquals(padded, t.vocabSize());
+            assertEquals("ab", t.piece(5));
+            assertEquals("", t.piece(padded - 1));
+        }
+        String message = refused(file, padded + 1).getMessage();
+        assertTrue(message.contains("it has 6 tokens (ids 0..5), the model " + (padded + 1)), message);
+    }
+
+    @Test
     void oneIdForTwoPiecesIsRefused() throws IOException {
         Path file = tokenizer(vocabWith("\"a\": 3, \"b\": 3, \"ab\": 5"), SPECIALS);
         assertTrue(refused(file, VOCAB).getMessage().contains("model.vocab gives id 3 to both 'a' and 'b'"));

@@ -165,10 +165,20 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
      * Every token's string, by id: the model's vocabulary, then the added tokens (an added token
      * may restate or replace a vocabulary entry of the same id). Every id must be an integer in
      * [0, vocabSize) of the model, no id may name two different strings within the vocabulary
-     * or within the added tokens, and the largest id must be the model's last: a tokenizer with
-     * fewer tokens than the model is another model's. An id inside that range without an entry
+     * or within the added tokens, and the largest id must lie within {@link #paddingAllowed} of the model's last: a
+     * tokenizer with fewer tokens than that is another model's. An id inside that range without an entry
      * (a gap) has the empty string.
      */
+    /**
+     * How many ids at the end of a model's vocabulary may have no token: checkpoints often pad
+     * their embedding beyond the tokenizer (Qwen2.5: 151,936 rows for 151,665 tokens), so a
+     * short tail is padding, while a tokenizer that lacks more than max(1024, 1 %) of the
+     * model's ids belongs to another model. Padding ids decode to the empty string.
+     */
+    static int paddingAllowed(int modelVocab) {
+        return Math.max(1024, modelVocab / 100);
+    }
+
     private static String[] readPieces(JsonNode root, Path file, int modelVocab) {
         JsonNode vocab = root.path("model").path("vocab");
         String[] fromVocab = new String[modelVocab];
@@ -209,9 +219,10 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         while (size > 0 && pieces[size - 1] == null) {
             size--;
         }
-        if (size < modelVocab) {
+        if (modelVocab - size > paddingAllowed(modelVocab)) {
             throw tokenizerFormat(file, "it has " + size + " tokens (ids 0.." + (size - 1) + "), the model "
-                    + modelVocab + ": it is not this model's tokenizer");
+                    + modelVocab + ": it is not this model's tokenizer (at most " + paddingAllowed(modelVocab)
+                    + " unused padding rows are accepted at the end of the embedding)");
         }
         return pieces;
     }
