@@ -528,6 +528,91 @@ TEST(HfCheckpointTest, DamagedCheckpointsAreRefusedWithClearErrors) {
     EXPECT_TRUE(refused(empty, DTM_ERR_IO, {"neither model.safetensors nor model.safetensors.index.json"}));
 }
 
+// Models whose logits differ have different fingerprints, and a candidate
+// file made for one is refused by the other: two checkpoints that differ only
+// in one configuration number (rope_theta, the norms' eps, the RoPE scaling
+// and each of its parameters), and two that differ only in one bias value.
+TEST(HfCheckpointTest, TheFingerprintCoversTheConfigurationAndTheBiases) {
+    dtm::test::TinyModelSpec spec;
+    const auto [bin, hf] = converted_tiny(spec);
+    Checkpoint c = Checkpoint::read(hf);
+    c.config["attention_bias"] = true;
+    const dtm::ModelConfig cfg = dtm::parse_hf_config(c.config.dump(), "x");
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<float> small(-0.1f, 0.1f);
+    for (int32_t l = 0; l < cfg.n_layers; ++l) {
+        for (const auto & [module, n] : {std::pair<const char *, int64_t>{"self_attn.q_proj", cfg.q_dim()},
+                                         {"self_attn.k_proj", cfg.kv_dim()}, {"self_attn.v_proj", cfg.kv_dim()},
+                                         {"self_attn.o_proj", cfg.dim}}) {
+            std::vector<float> b(static_cast<size_t>(n));
+            for (float & x : b) x = small(rng);
+            c.set("model.layers." + std::to_string(l) + "." + module + ".bias", {n}, b);
+        }
+    }
+    const Json llama3 = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
+                         {"original_max_position_embeddings", 16}};
+    auto with = [&](const Json & changes) {
+        Checkpoint v = c;
+        v.config.merge_patch(changes);
+        return v;
+    };
+    auto llama3_with = [&](const char * key, const Json & value) {
+        Json r = llama3;
+        r[key] = value;
+        return with({{"rope_scaling", r}});
+    };
+    Checkpoint one_bias = c;
+    std::vector<float> b = one_bias.values("model.layers.1.self_attn.v_proj.bias");
+    b[3] += 0.25f;
+    one_bias.set("model.layers.1.self_attn.v_proj.bias", {cfg.kv_dim()}, b);
+
+    struct Pair {
+        const char * what;
+        Checkpoint a, b;
+    };
+    const Pair pairs[] = {
+        {"rope_theta", with({{"rope_theta", 10000.0}}), with({{"rope_theta", 20000.0}})},
+        {"rms_norm_eps", with({{"rms_norm_eps", 1e-5}}), with({{"rms_norm_eps", 1e-2}})},
+        {"rope_scaling or none", c, with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}}})},
+        {"rope_scaling type", with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}}}),
+         with({{"rope_scaling", {{"rope_type", "dynamic"}, {"factor", 2.0}, {"original_max_position_embeddings", 64}}}})},
+        {"rope_scaling factor", with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}}}),
+         with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 3.0}}}})},
+        {"llama3 low_freq_factor", with({{"rope_scaling", llama3}}), llama3_with("low_freq_factor", 2.0)},
+        {"llama3 high_freq_factor", with({{"rope_scaling", llama3}}), llama3_with("high_freq_factor", 8.0)},
+        {"llama3 original context", with({{"rope_scaling", llama3}}), llama3_with("original_max_position_embeddings", 32)},
+        {"one bias value", c, one_bias},
+    };
+    const auto seq = some_tokens(spec.vocab_size, 40, 9);
+    const std::string root = dtm::test::temp_dir();
+    int index = 0;
+    for (const Pair & p : pairs) {
+        const std::string n = std::to_string(index++);
+        ModelHandle a{load_model(p.a.write(root + "/a" + n))}, b2{load_model(p.b.write(root + "/b" + n))};
+        ASSERT_TRUE(a.m && b2.m) << p.what;
+        EXPECT_FALSE(bitwise_equal(logits_of(a.m, seq), logits_of(b2.m, seq))) << p.what << ": the models must differ";
+        EXPECT_NE(a.m->impl->fingerprint(), b2.m->impl->fingerprint()) << p.what;
+
+        // A candidate file exported from a loads onto a, and is refused by b.
+        const int32_t component = 0;  // model.layers.0.self_attn.q_proj
+        dtm_compression prune{};
+        prune.kind = DTM_COMPRESS_PRUNE_MAGNITUDE;
+        prune.sparsity = 0.5f;
+        dtm_model * cand = nullptr;
+        ASSERT_EQ(dtm_model_compress(a.m, 1, &component, &prune, nullptr, 2, &cand), DTM_OK) << dtm_last_error();
+        const std::string file = root + "/cand" + n + ".safetensors";
+        ASSERT_EQ(dtm_candidate_export(cand, a.m, file.c_str()), DTM_OK) << dtm_last_error();
+        dtm_model_free(cand);
+        dtm_model * back = nullptr;
+        EXPECT_EQ(dtm_candidate_load(a.m, file.c_str(), &back), DTM_OK) << p.what << ": " << dtm_last_error();
+        dtm_model_free(back);
+        back = nullptr;
+        EXPECT_EQ(dtm_candidate_load(b2.m, file.c_str(), &back), DTM_ERR_INVALID_ARGUMENT) << p.what;
+        EXPECT_NE(std::string(dtm_last_error()).find("another base"), std::string::npos) << dtm_last_error();
+        EXPECT_EQ(back, nullptr);
+    }
+}
+
 TEST(HfCheckpointTest, TheEngineHasNoTokenizerForACheckpoint) {
     dtm::test::TinyModelSpec spec;
     const auto [bin, hf] = converted_tiny(spec);
