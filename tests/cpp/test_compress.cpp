@@ -260,6 +260,54 @@ TEST_F(Handles, CandidateFilesRoundTripBitwiseAndOnlyOntoTheirBase) {
     dtm_model_free(cand);
 }
 
+// A candidate with every matrix quantized (W8A8, LLM.int8(), weight-only
+// int8, q8_0, q4_0) gives bitwise the same logits, by batched scoring and by
+// decoding, on every kernel path and on the avx512 path as on a CPU without
+// VNNI ($DTM_NO_VNNI=1, where the int8 sums come from kernels without VNNI).
+TEST_F(Handles, QuantizedCandidatesGiveTheSameLogitsOnEveryPathWithOrWithoutVnni) {
+    dtm_model_config cfg{};
+    ASSERT_EQ(dtm_model_get_config(base, &cfg), DTM_OK);
+    std::vector<int32_t> comps;
+    std::vector<dtm_compression> settings;
+    for (int32_t l = 0; l < cfg.n_layers; ++l) {
+        // q, k, v, o, gate, up, down; q8_0 / q4_0 need cols % 32 == 0 (not down_proj's 172).
+        const dtm_compression_kind kinds[] = {DTM_COMPRESS_INT8, DTM_COMPRESS_INT8_OUTLIER, DTM_COMPRESS_INT8_WEIGHT,
+                                              DTM_COMPRESS_INT8, DTM_COMPRESS_Q8_0, DTM_COMPRESS_Q4_0,
+                                              DTM_COMPRESS_INT8};
+        for (int32_t k = 0; k < 7; ++k) {
+            comps.push_back(l * 7 + k);
+            dtm_compression c{};
+            c.kind = kinds[k];
+            settings.push_back(c);
+        }
+    }
+    comps.push_back(cfg.n_layers * 7 + 1);  // lm_head
+    dtm_compression head{};
+    head.kind = DTM_COMPRESS_INT8;
+    settings.push_back(head);
+    dtm_model * cand = nullptr;
+    ASSERT_EQ(dtm_model_compress(base, int32_t(comps.size()), comps.data(), settings.data(), nullptr, 2, &cand), DTM_OK)
+        << dtm_last_error();
+
+    auto logits_on = [&](int isa, int threads, bool decode) {
+        dtm::test::SessionHandle s{dtm::test::open_session(cand, isa, threads)};
+        return decode ? dtm::test::decode_logits(s.s, kTokens, vocab) : dtm::test::score_logits(s.s, {kTokens}, vocab);
+    };
+    const std::vector<float> want = logits_on(DTM_ISA_SCALAR, 1, false);
+    EXPECT_TRUE(dtm::test::bitwise_equal(logits_on(DTM_ISA_SCALAR, 1, true), want));
+    for (int isa : {DTM_ISA_AVX2, DTM_ISA_AVX512}) {
+        if (!dtm_cpu_supports_isa(isa)) continue;
+        EXPECT_TRUE(dtm::test::bitwise_equal(logits_on(isa, 2, false), want)) << dtm_isa_name(isa);
+        EXPECT_TRUE(dtm::test::bitwise_equal(logits_on(isa, 2, true), want)) << dtm_isa_name(isa) << ", decoded";
+    }
+    if (dtm_cpu_supports_isa(DTM_ISA_AVX512)) {
+        const dtm::test::ScopedEnv no_vnni("DTM_NO_VNNI", "1");
+        EXPECT_TRUE(dtm::test::bitwise_equal(logits_on(DTM_ISA_AVX512, 2, false), want)) << "avx512 without VNNI";
+        EXPECT_TRUE(dtm::test::bitwise_equal(logits_on(DTM_ISA_AVX512, 2, true), want)) << "avx512 without VNNI, decoded";
+    }
+    dtm_model_free(cand);
+}
+
 TEST_F(Handles, CalibrationNormsOfTheFirstLayerMatchADirectComputation) {
     dtm_session * s = session(base);
     const std::vector<int32_t> a = {1, 5, 9, 200}, b = {1, 7, 7, 7, 7, 299};

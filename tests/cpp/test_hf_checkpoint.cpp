@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -264,6 +265,31 @@ TEST(HfConfigTest, RefusesWhatDtmDoesNotRunByName) {
     expect_config_refused({{"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}}}}, DTM_ERR_MODEL_FORMAT, {"low_freq_factor"});
     expect_config_refused({{"model_type", "qwen2"}}, DTM_ERR_MODEL_FORMAT, {"disagree"});
     EXPECT_TRUE(fails_with([] { dtm::parse_hf_config("{", "x/config.json"); }, DTM_ERR_MODEL_FORMAT, {"not valid JSON"}));
+}
+
+// Numbers the engine keeps as floats must be positive and finite as floats:
+// 1e300 is a finite double but an infinite float, 1e-50 a zero float.
+TEST(HfConfigTest, RefusesNumbersThatAreNotPositiveFiniteFloats) {
+    expect_config_refused({{"rms_norm_eps", 1e300}}, DTM_ERR_MODEL_FORMAT,
+                          {"\"rms_norm_eps\" = 1e+300 is too large for a float"});
+    expect_config_refused({{"rms_norm_eps", 1e-50}}, DTM_ERR_MODEL_FORMAT,
+                          {"\"rms_norm_eps\" = 1e-50 is too small for a float"});
+    expect_config_refused({{"rope_theta", 1e39}}, DTM_ERR_MODEL_FORMAT, {"\"rope_theta\" = 1e+39 is too large"});
+    expect_config_refused({{"rope_theta", 0}}, DTM_ERR_MODEL_FORMAT, {"\"rope_theta\" must be a positive number, got 0"});
+    expect_config_refused({{"rms_norm_eps", -1e-5}}, DTM_ERR_MODEL_FORMAT, {"\"rms_norm_eps\" must be a positive number"});
+    expect_config_refused({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 1e300}}}}, DTM_ERR_MODEL_FORMAT,
+                          {"\"rope_scaling.factor\" = 1e+300 is too large for a float"});
+    expect_config_refused({{"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1e-60},
+                                             {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 16}}}},
+                          DTM_ERR_MODEL_FORMAT, {"\"rope_scaling.low_freq_factor\" = 1e-60 is too small"});
+    expect_config_refused({{"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                                             {"high_freq_factor", 1e40}, {"original_max_position_embeddings", 16}}}},
+                          DTM_ERR_MODEL_FORMAT, {"\"rope_scaling.high_freq_factor\" = 1e+40 is too large"});
+    expect_config_refused({{"rope_scaling", {{"rope_type", "linear"}}}}, DTM_ERR_MODEL_FORMAT,
+                          {"missing \"rope_scaling.factor\""});
+    // The largest float and the smallest normal float are fine.
+    EXPECT_EQ(parse_with({{"rope_theta", 3.4028234663852886e38}}).rope_theta, std::numeric_limits<float>::max());
+    EXPECT_EQ(parse_with({{"rms_norm_eps", 1.1754943508222875e-38}}).norm_eps, std::numeric_limits<float>::min());
 }
 
 TEST(HfConfigTest, WrittenConfigReadsBackTheSame) {
@@ -526,6 +552,120 @@ TEST(HfCheckpointTest, DamagedCheckpointsAreRefusedWithClearErrors) {
     EXPECT_TRUE(refused(empty, DTM_ERR_IO, {"has no config.json"}));
     std::ofstream(empty + "/config.json") << good.config.dump();
     EXPECT_TRUE(refused(empty, DTM_ERR_IO, {"neither model.safetensors nor model.safetensors.index.json"}));
+}
+
+// Through the C API with its default parameters the finite check is on: a
+// checkpoint with an infinite bias is refused; turned off, it loads.
+TEST(HfCheckpointTest, NonFiniteWeightsAreRefusedByDefault) {
+    dtm::test::TinyModelSpec spec;
+    const auto [bin, hf] = converted_tiny(spec);
+    Checkpoint c = Checkpoint::read(hf);
+    c.config["mlp_bias"] = true;
+    const dtm::ModelConfig cfg = dtm::parse_hf_config(c.config.dump(), "x");
+    for (int32_t l = 0; l < cfg.n_layers; ++l) {
+        for (const auto & [module, n] : {std::pair<const char *, int64_t>{"mlp.gate_proj", cfg.hidden_dim},
+                                         {"mlp.up_proj", cfg.hidden_dim}, {"mlp.down_proj", cfg.dim}}) {
+            c.set("model.layers." + std::to_string(l) + "." + module + ".bias", {n}, std::vector<float>(size_t(n), 0.0f));
+        }
+    }
+    std::vector<float> bias(size_t(cfg.dim), 0.0f);
+    bias[7] = INFINITY;
+    c.set("model.layers.1.mlp.down_proj.bias", {cfg.dim}, bias);
+    const std::string dir = c.write(dtm::test::temp_dir() + "/inf");
+    dtm_model * m = reinterpret_cast<dtm_model *>(0x1);
+    EXPECT_EQ(dtm_model_load(dir.c_str(), dtm_model_default_params(), &m), DTM_ERR_NON_FINITE);
+    EXPECT_NE(std::string(dtm_last_error()).find("infinity in model.layers.1.mlp.down_proj.bias at index 7"), std::string::npos)
+        << dtm_last_error();
+    EXPECT_EQ(m, nullptr);
+    dtm_model_params unchecked = dtm_model_default_params();
+    unchecked.check_finite = 0;
+    ASSERT_EQ(dtm_model_load(dir.c_str(), unchecked, &m), DTM_OK) << dtm_last_error();
+    dtm_model_free(m);
+}
+
+// Models whose logits differ have different fingerprints, and a candidate
+// file made for one is refused by the other: two checkpoints that differ only
+// in one configuration number (rope_theta, the norms' eps, the RoPE scaling
+// and each of its parameters), and two that differ only in one bias value.
+TEST(HfCheckpointTest, TheFingerprintCoversTheConfigurationAndTheBiases) {
+    dtm::test::TinyModelSpec spec;
+    const auto [bin, hf] = converted_tiny(spec);
+    Checkpoint c = Checkpoint::read(hf);
+    c.config["attention_bias"] = true;
+    const dtm::ModelConfig cfg = dtm::parse_hf_config(c.config.dump(), "x");
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<float> small(-0.1f, 0.1f);
+    for (int32_t l = 0; l < cfg.n_layers; ++l) {
+        for (const auto & [module, n] : {std::pair<const char *, int64_t>{"self_attn.q_proj", cfg.q_dim()},
+                                         {"self_attn.k_proj", cfg.kv_dim()}, {"self_attn.v_proj", cfg.kv_dim()},
+                                         {"self_attn.o_proj", cfg.dim}}) {
+            std::vector<float> b(static_cast<size_t>(n));
+            for (float & x : b) x = small(rng);
+            c.set("model.layers." + std::to_string(l) + "." + module + ".bias", {n}, b);
+        }
+    }
+    const Json llama3 = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
+                         {"original_max_position_embeddings", 16}};
+    auto with = [&](const Json & changes) {
+        Checkpoint v = c;
+        v.config.merge_patch(changes);
+        return v;
+    };
+    auto llama3_with = [&](const char * key, const Json & value) {
+        Json r = llama3;
+        r[key] = value;
+        return with({{"rope_scaling", r}});
+    };
+    Checkpoint one_bias = c;
+    std::vector<float> b = one_bias.values("model.layers.1.self_attn.v_proj.bias");
+    b[3] += 0.25f;
+    one_bias.set("model.layers.1.self_attn.v_proj.bias", {cfg.kv_dim()}, b);
+
+    struct Pair {
+        const char * what;
+        Checkpoint a, b;
+    };
+    const Pair pairs[] = {
+        {"rope_theta", with({{"rope_theta", 10000.0}}), with({{"rope_theta", 20000.0}})},
+        {"rms_norm_eps", with({{"rms_norm_eps", 1e-5}}), with({{"rms_norm_eps", 1e-2}})},
+        {"rope_scaling or none", c, with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}}})},
+        {"rope_scaling type", with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}}}),
+         with({{"rope_scaling", {{"rope_type", "dynamic"}, {"factor", 2.0}, {"original_max_position_embeddings", 64}}}})},
+        {"rope_scaling factor", with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 2.0}}}}),
+         with({{"rope_scaling", {{"rope_type", "linear"}, {"factor", 3.0}}}})},
+        {"llama3 low_freq_factor", with({{"rope_scaling", llama3}}), llama3_with("low_freq_factor", 2.0)},
+        {"llama3 high_freq_factor", with({{"rope_scaling", llama3}}), llama3_with("high_freq_factor", 8.0)},
+        {"llama3 original context", with({{"rope_scaling", llama3}}), llama3_with("original_max_position_embeddings", 32)},
+        {"one bias value", c, one_bias},
+    };
+    const auto seq = some_tokens(spec.vocab_size, 40, 9);
+    const std::string root = dtm::test::temp_dir();
+    int index = 0;
+    for (const Pair & p : pairs) {
+        const std::string n = std::to_string(index++);
+        ModelHandle a{load_model(p.a.write(root + "/a" + n))}, b2{load_model(p.b.write(root + "/b" + n))};
+        ASSERT_TRUE(a.m && b2.m) << p.what;
+        EXPECT_FALSE(bitwise_equal(logits_of(a.m, seq), logits_of(b2.m, seq))) << p.what << ": the models must differ";
+        EXPECT_NE(a.m->impl->fingerprint(), b2.m->impl->fingerprint()) << p.what;
+
+        // A candidate file exported from a loads onto a, and is refused by b.
+        const int32_t component = 0;  // model.layers.0.self_attn.q_proj
+        dtm_compression prune{};
+        prune.kind = DTM_COMPRESS_PRUNE_MAGNITUDE;
+        prune.sparsity = 0.5f;
+        dtm_model * cand = nullptr;
+        ASSERT_EQ(dtm_model_compress(a.m, 1, &component, &prune, nullptr, 2, &cand), DTM_OK) << dtm_last_error();
+        const std::string file = root + "/cand" + n + ".safetensors";
+        ASSERT_EQ(dtm_candidate_export(cand, a.m, file.c_str()), DTM_OK) << dtm_last_error();
+        dtm_model_free(cand);
+        dtm_model * back = nullptr;
+        EXPECT_EQ(dtm_candidate_load(a.m, file.c_str(), &back), DTM_OK) << p.what << ": " << dtm_last_error();
+        dtm_model_free(back);
+        back = nullptr;
+        EXPECT_EQ(dtm_candidate_load(b2.m, file.c_str(), &back), DTM_ERR_INVALID_ARGUMENT) << p.what;
+        EXPECT_NE(std::string(dtm_last_error()).find("another base"), std::string::npos) << dtm_last_error();
+        EXPECT_EQ(back, nullptr);
+    }
 }
 
 TEST(HfCheckpointTest, TheEngineHasNoTokenizerForACheckpoint) {

@@ -289,7 +289,7 @@ bool has_avx2() { return isa_supported(DTM_ISA_AVX2); }
 const Int8Path kInt8Paths[] = {
     {"scalar", &int8_gemm_ref, &always},
     {"avx2", &int8_gemm_avx2, &has_avx2},
-    {"avx512vnni", &int8_gemm_avx512, &cpu_has_avx512_vnni},
+    {"avx512vnni", &int8_gemm_avx512vnni, &cpu_has_avx512_vnni},
 };
 
 class Int8GemmPath : public ::testing::TestWithParam<Int8Path> {
@@ -503,10 +503,13 @@ INSTANTIATE_TEST_SUITE_P(AllPaths, QuantizeTokensPath, ::testing::Values(DTM_ISA
 // The table
 
 TEST(QuantKernels, FollowTheKernelPathAndRejectWhatTheCpuLacks) {
+    const test::ScopedEnv vnni_as_detected("DTM_NO_VNNI", nullptr);
     EXPECT_EQ(quant_kernels(DTM_ISA_SCALAR).int8_gemm, &int8_gemm_ref);
+    EXPECT_FALSE(kernels(DTM_ISA_SCALAR).int8_vnni);
     if (isa_supported(DTM_ISA_AVX512)) {
+        EXPECT_EQ(kernels(DTM_ISA_AVX512).int8_vnni, cpu_has_avx512_vnni());
         const QuantKernels & k = quant_kernels(DTM_ISA_AVX512);
-        EXPECT_EQ(k.int8_gemm, cpu_has_avx512_vnni() ? &int8_gemm_avx512 : &int8_gemm_avx2);
+        EXPECT_EQ(k.int8_gemm, cpu_has_avx512_vnni() ? &int8_gemm_avx512vnni : &int8_gemm_avx2);
         EXPECT_EQ(k.int8_weight_matmul, &int8_weight_matmul_avx512);
     } else {
         try {
@@ -522,6 +525,55 @@ TEST(QuantKernels, FollowTheKernelPathAndRejectWhatTheCpuLacks) {
     } catch (const Error & e) {
         EXPECT_EQ(e.status(), DTM_ERR_INVALID_ARGUMENT);
     }
+}
+
+// $DTM_NO_VNNI=1 gives the avx512 path the int8 kernels of an AVX-512 CPU
+// without VNNI (Skylake-SP), whatever this CPU has: every int8 kernel in that
+// table is compiled without VNNI, and its sums are those of the VNNI kernel
+// and of the reference, bit for bit.
+TEST(QuantKernels, Avx512WithoutVnniUsesKernelsWithoutVnniAndGivesTheSameBits) {
+    if (!isa_supported(DTM_ISA_AVX512)) GTEST_SKIP() << "avx512 is not supported by this CPU";
+    const KernelTable * without = nullptr;
+    {
+        const test::ScopedEnv off("DTM_NO_VNNI", "1");
+        without = &kernels(DTM_ISA_AVX512);
+    }
+    EXPECT_FALSE(without->int8_vnni);
+    EXPECT_EQ(without->isa, DTM_ISA_AVX512);
+    EXPECT_EQ(without->matmul, kernels(DTM_ISA_AVX512).matmul);  // the fp32 kernels need no VNNI
+    const QuantKernels & q = quant_kernels(*without);
+    EXPECT_EQ(q.int8_gemm, &int8_gemm_avx2);
+    EXPECT_EQ(q.int8_weight_matmul, &int8_weight_matmul_avx512);
+    EXPECT_EQ(q.quantize_tokens_int8, &quantize_tokens_int8_avx512);
+    {
+        const test::ScopedEnv on("DTM_NO_VNNI", "0");
+        EXPECT_EQ(kernels(DTM_ISA_AVX512).int8_vnni, cpu_has_avx512_vnni());
+    }
+
+    struct Shape { int64_t rows, cols, n_tokens; };
+    const Shape shapes[] = {{1, 1, 1}, {17, 9, 2}, {33, 513, 7}, {129, 31, 17}, {48, 288, 64}};
+    uint32_t seed = 700;
+    for (const Shape & s : shapes) {
+        const Int8Problem pr(s.rows, s.cols, s.n_tokens, seed++);
+        const std::vector<float> want = pr.run(&int8_gemm_ref);
+        EXPECT_TRUE(same_bits(pr.run(q.int8_gemm), want, pr.ldy)) << s.rows << " x " << s.cols << ", " << s.n_tokens;
+        if (cpu_has_avx512_vnni()) {
+            EXPECT_TRUE(same_bits(pr.run(quant_kernels(DTM_ISA_AVX512).int8_gemm), want, pr.ldy)) << "vnni";
+        }
+    }
+}
+
+TEST(QuantKernels, NoVnniTakesZeroOrOneOnly) {
+    if (!isa_supported(DTM_ISA_AVX512)) GTEST_SKIP() << "avx512 is not supported by this CPU";
+    const test::ScopedEnv bad("DTM_NO_VNNI", "yes");
+    try {
+        kernels(DTM_ISA_AVX512);
+        FAIL() << "DTM_NO_VNNI=yes was accepted";
+    } catch (const Error & e) {
+        EXPECT_EQ(e.status(), DTM_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(std::string(e.what()).find("DTM_NO_VNNI=\"yes\" is neither 0 nor 1"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(kernels(DTM_ISA_SCALAR).int8_vnni);  // read for the avx512 path only
 }
 
 }  // namespace

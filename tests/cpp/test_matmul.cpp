@@ -340,29 +340,8 @@ INSTANTIATE_TEST_SUITE_P(AllPaths, MatmulPath,
 // Dispatch: detection, the DTM_ISA override and its errors
 
 // Sets (or unsets, for nullptr) $DTM_ISA for one scope.
-class ScopedIsaEnv {
-public:
-    explicit ScopedIsaEnv(const char * value) {
-        const char * old = std::getenv("DTM_ISA");
-        had_ = old != nullptr;
-        if (had_) old_ = old;
-        if (value) {
-            setenv("DTM_ISA", value, 1);
-        } else {
-            unsetenv("DTM_ISA");
-        }
-    }
-    ~ScopedIsaEnv() {
-        if (had_) {
-            setenv("DTM_ISA", old_.c_str(), 1);
-        } else {
-            unsetenv("DTM_ISA");
-        }
-    }
-
-private:
-    bool had_ = false;
-    std::string old_;
+struct ScopedIsaEnv : test::ScopedEnv {
+    explicit ScopedIsaEnv(const char * value) : test::ScopedEnv("DTM_ISA", value) {}
 };
 
 // The status of the dtm::Error that fn throws (DTM_OK if none).

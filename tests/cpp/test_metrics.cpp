@@ -220,6 +220,99 @@ TEST(Metrics, TopKOrdersByValueThenLowestId) {
     EXPECT_EQ(ids[3], 5);
 }
 
+TEST(Metrics, KlOfNanIsNanAndZeroProbabilitiesCountAsNothing) {
+    const float nan = NAN, inf = INFINITY;
+    const float zF[] = {0.0f, 1.0f, 2.0f}, zC[] = {0.5f, 1.0f, 1.5f};
+    const float lseF = float(std::log(std::exp(0.0) + std::exp(1.0) + std::exp(2.0)));
+    const float lseC = float(std::log(std::exp(0.5) + std::exp(1.0) + std::exp(1.5)));
+    const double finite = dtm::kl_exact(zF, lseF, zC, lseC, 3);
+    EXPECT_GT(finite, 0.0);
+    // A NaN logit or normaliser on either side: NaN, not the 0 of a perfect candidate.
+    const float zC_nan[] = {0.5f, nan, 1.5f}, zF_nan[] = {nan, 1.0f, 2.0f};
+    EXPECT_TRUE(std::isnan(dtm::kl_exact(zF, lseF, zC_nan, lseC, 3)));
+    EXPECT_TRUE(std::isnan(dtm::kl_exact(zF, lseF, zC, nan, 3)));
+    EXPECT_TRUE(std::isnan(dtm::kl_exact(zF_nan, lseF, zC, lseC, 3)));
+    // A token F gives probability 0 (logit -inf) adds nothing: 0 log 0 = 0.
+    const float zF_zero[] = {-inf, 1.0f, 2.0f};
+    const float lseF_zero = float(std::log(std::exp(1.0) + std::exp(2.0)));
+    EXPECT_TRUE(std::isfinite(dtm::kl_exact(zF_zero, lseF_zero, zC, lseC, 3)));
+
+    const int32_t ids[] = {2, 1};
+    const float lpF[] = {zF[2] - lseF, zF[1] - lseF};
+    EXPECT_TRUE(std::isfinite(dtm::kl_top_k(ids, lpF, 2, zC, lseC)));
+    EXPECT_TRUE(std::isnan(dtm::kl_top_k(ids, lpF, 2, zC_nan, lseC)));
+    EXPECT_TRUE(std::isnan(dtm::kl_top_k(ids, lpF, 2, zC, nan)));
+    const float lpF_nan[] = {nan, zF[1] - lseF};
+    EXPECT_TRUE(std::isnan(dtm::kl_top_k(ids, lpF_nan, 2, zC, lseC)));
+}
+
+// A model file with a NaN weight is refused by default (DTM_ERR_NON_FINITE);
+// loaded on purpose with the check off, its logits are NaN and so is every
+// metric of it, with the base's logits (exact KL) or its top-k: never a 0.
+TEST(Metrics, ACandidateWithNanLogitsGetsNanMetrics) {
+    dtm::test::TinyModelSpec spec;
+    spec.vocab_size = 320;
+    spec.weight_scale = 0.3f;
+    const std::string path_b = dtm::test::write_tiny_model(dtm::test::temp_dir(), spec);
+    const std::string path_c = dtm::test::write_tiny_model(dtm::test::temp_dir(), spec);
+    std::vector<uint8_t> bytes = dtm::test::read_file(path_c);
+    // The first weight of layer 0's wq (after the header, the embedding and the attention norms).
+    const size_t wq0 = 28 + size_t(spec.vocab_size) * spec.dim * 4 + size_t(spec.n_layers) * spec.dim * 4;
+    const float nan = NAN;
+    std::memcpy(&bytes[wq0], &nan, 4);
+    dtm::test::write_file(path_c, bytes);
+
+    dtm_model * refused = reinterpret_cast<dtm_model *>(0x1);
+    EXPECT_EQ(dtm_model_load(path_c.c_str(), dtm_model_default_params(), &refused), DTM_ERR_NON_FINITE);
+    EXPECT_NE(std::string(dtm_last_error()).find("NaN in model.layers.0.self_attn.q_proj at index 0"), std::string::npos) << dtm_last_error();
+    EXPECT_EQ(refused, nullptr);
+
+    Models m;
+    m.vocab = spec.vocab_size;
+    dtm_model_params unchecked = dtm_model_default_params();
+    unchecked.check_finite = 0;
+    ASSERT_EQ(dtm_model_load(path_b.c_str(), dtm_model_default_params(), &m.base), DTM_OK) << dtm_last_error();
+    ASSERT_EQ(dtm_model_load(path_c.c_str(), unchecked, &m.cand), DTM_OK) << dtm_last_error();
+    dtm_session_params sp = dtm_session_default_params();
+    sp.n_threads = 2;
+    sp.max_sequences = 8;
+    ASSERT_EQ(dtm_session_create(m.base, sp, &m.sb), DTM_OK);
+    ASSERT_EQ(dtm_session_create(m.cand, sp, &m.sc), DTM_OK);
+
+    const int N = 6, S = 3, n_cont = S * N;
+    const Reference ref = greedy_reference(m.sb, m.vocab, S, N);
+    std::vector<float> kl(S), nll(S), dp(S), pos_kl(static_cast<size_t>(n_cont)), lp(static_cast<size_t>(n_cont));
+    dtm_eval_outputs out{};
+    out.kl = kl.data(); out.nll = nll.data(); out.delta_p = dp.data();
+    out.position_kl = pos_kl.data(); out.logprob = lp.data();
+    ASSERT_EQ(dtm_evaluate(m.sc, m.sb, inputs_of(ref), out), DTM_OK) << dtm_last_error();
+    for (int s = 0; s < S; ++s) {
+        EXPECT_TRUE(std::isnan(kl[size_t(s)])) << "sample " << s << ": KL " << kl[size_t(s)];
+        EXPECT_TRUE(std::isnan(nll[size_t(s)])) << "sample " << s << ": NLL " << nll[size_t(s)];
+        EXPECT_TRUE(std::isnan(dp[size_t(s)])) << "sample " << s << ": delta p " << dp[size_t(s)];
+    }
+    for (int i = 0; i < n_cont; ++i) {
+        EXPECT_TRUE(std::isnan(pos_kl[size_t(i)])) << "position " << i << ": KL " << pos_kl[size_t(i)];
+        EXPECT_TRUE(std::isnan(lp[size_t(i)])) << "position " << i;
+    }
+
+    // KL from the base's top-k (no base session).
+    const int k = 5;
+    std::vector<int32_t> ids(static_cast<size_t>(n_cont) * k);
+    std::vector<float> lps(ids.size());
+    dtm_eval_outputs ob{};
+    ob.top_k = k; ob.topk_ids = ids.data(); ob.topk_logprobs = lps.data();
+    ASSERT_EQ(dtm_evaluate(m.sb, nullptr, inputs_of(ref), ob), DTM_OK) << dtm_last_error();
+    dtm_eval_inputs in = inputs_of(ref);
+    in.base_top_k = k; in.base_topk_ids = ids.data(); in.base_topk_logprobs = lps.data();
+    std::vector<float> approx_kl(S), approx_pos(static_cast<size_t>(n_cont));
+    dtm_eval_outputs oa{};
+    oa.kl = approx_kl.data(); oa.position_kl = approx_pos.data();
+    ASSERT_EQ(dtm_evaluate(m.sc, nullptr, in, oa), DTM_OK) << dtm_last_error();
+    for (int s = 0; s < S; ++s) EXPECT_TRUE(std::isnan(approx_kl[size_t(s)])) << "sample " << s << ": " << approx_kl[size_t(s)];
+    for (int i = 0; i < n_cont; ++i) EXPECT_TRUE(std::isnan(approx_pos[size_t(i)])) << "position " << i;
+}
+
 TEST(Metrics, BadInputIsRejectedBeforeAnyWork) {
     Models m;
     make_models(m, 0.0f);

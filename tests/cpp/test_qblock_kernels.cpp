@@ -264,7 +264,7 @@ bool has_avx2() { return isa_supported(DTM_ISA_AVX2); }
 const QBlockPath kPaths[] = {
     {"scalar", &qblock_gemm_ref, &always},
     {"avx2", &qblock_gemm_avx2, &has_avx2},
-    {"avx512vnni", &qblock_gemm_avx512, &cpu_has_avx512_vnni},
+    {"avx512vnni", &qblock_gemm_avx512vnni, &cpu_has_avx512_vnni},
 };
 
 class QBlockGemmPath : public ::testing::TestWithParam<QBlockPath> {
@@ -373,13 +373,38 @@ INSTANTIATE_TEST_SUITE_P(AllPaths, QuantizeTokensQ8Path, ::testing::Values(DTM_I
                          [](const ::testing::TestParamInfo<dtm_isa> & info) { return std::string(isa_name(info.param)); });
 
 TEST(QBlockKernels, TableFollowsTheKernelPath) {
+    const test::ScopedEnv vnni_as_detected("DTM_NO_VNNI", nullptr);
     EXPECT_EQ(quant_kernels(DTM_ISA_SCALAR).qblock_gemm, &qblock_gemm_ref);
     if (isa_supported(DTM_ISA_AVX2)) {
         EXPECT_EQ(quant_kernels(DTM_ISA_AVX2).qblock_gemm, &qblock_gemm_avx2);
     }
     if (isa_supported(DTM_ISA_AVX512)) {
         EXPECT_EQ(quant_kernels(DTM_ISA_AVX512).qblock_gemm,
-                  cpu_has_avx512_vnni() ? &qblock_gemm_avx512 : &qblock_gemm_avx2);
+                  cpu_has_avx512_vnni() ? &qblock_gemm_avx512vnni : &qblock_gemm_avx2);
+    }
+}
+
+// The avx512 path as on a CPU without VNNI ($DTM_NO_VNNI=1): a block kernel
+// compiled without VNNI, bitwise equal to the VNNI kernel and the reference.
+TEST(QBlockKernels, Avx512WithoutVnniGivesTheSameBits) {
+    if (!isa_supported(DTM_ISA_AVX512)) GTEST_SKIP() << "avx512 is not supported by this CPU";
+    QBlockGemmFn without = nullptr;
+    {
+        const test::ScopedEnv off("DTM_NO_VNNI", "1");
+        without = quant_kernels(DTM_ISA_AVX512).qblock_gemm;
+    }
+    EXPECT_EQ(without, &qblock_gemm_avx2);
+    const test::ScopedEnv vnni_as_detected("DTM_NO_VNNI", nullptr);
+    uint32_t seed = 900;
+    for (dtm_weight_format format : {DTM_FORMAT_Q8_0, DTM_FORMAT_Q4_0}) {
+        for (int64_t n_tokens : {int64_t(1), int64_t(5), int64_t(64)}) {
+            const QBlockProblem pr(format, 33, 288, n_tokens, seed++);
+            const std::vector<float> want = pr.run(&qblock_gemm_ref);
+            EXPECT_TRUE(same_bits(pr.run(without), want, pr.ldy)) << n_tokens << " tokens";
+            if (cpu_has_avx512_vnni()) {
+                EXPECT_TRUE(same_bits(pr.run(quant_kernels(DTM_ISA_AVX512).qblock_gemm), want, pr.ldy)) << "vnni";
+            }
+        }
     }
 }
 

@@ -101,15 +101,20 @@ struct Output {
     int64_t ldy;
 };
 
-Output run(const Linear & lin, const std::vector<float> & x, int64_t ldx, int64_t n_tokens, dtm_isa isa, int threads) {
+Output run(const Linear & lin, const std::vector<float> & x, int64_t ldx, int64_t n_tokens,
+           const cpu::KernelTable & kernels, int threads) {
     const int64_t ldy = lin.rows() + 3;
     Output out{std::vector<float>(static_cast<size_t>(n_tokens * ldy), 12345.0f), ldy};
     ThreadPool pool(threads);
-    lin.forward(x.data(), ldx, out.y.data(), ldy, n_tokens, pool, cpu::kernels(isa));
+    lin.forward(x.data(), ldx, out.y.data(), ldy, n_tokens, pool, kernels);
     for (int64_t t = 0; t < n_tokens; ++t) {  // the stride's gap is never written
         for (int64_t o = lin.rows(); o < ldy; ++o) EXPECT_EQ(out.y[size_t(t * ldy + o)], 12345.0f);
     }
     return out;
+}
+
+Output run(const Linear & lin, const std::vector<float> & x, int64_t ldx, int64_t n_tokens, dtm_isa isa, int threads) {
+    return run(lin, x, ldx, n_tokens, cpu::kernels(isa), threads);
 }
 
 ::testing::AssertionResult same_outputs(const Output & a, const Output & b, int64_t rows) {
@@ -280,6 +285,11 @@ TEST_P(QuantizedLinear, EveryPathAndThreadCountGivesTheSameBits) {
             EXPECT_TRUE(same_outputs(run(*lin, x, ldx, n_tokens, isa, threads), want, rows))
                 << cpu::isa_name(isa) << ", " << threads << " threads";
         }
+    }
+    if (cpu::isa_supported(DTM_ISA_AVX512)) {  // and as on an AVX-512 CPU without VNNI
+        const test::ScopedEnv no_vnni("DTM_NO_VNNI", "1");
+        EXPECT_TRUE(same_outputs(run(*lin, x, ldx, n_tokens, cpu::kernels(DTM_ISA_AVX512), 2), want, rows))
+            << "avx512 without VNNI";
     }
 }
 

@@ -128,6 +128,25 @@ void remove_temp_dirs() {
 
 }  // namespace
 
+ScopedEnv::ScopedEnv(const char * name, const char * value) : name_(name) {
+    const char * old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    if (value) {
+        ::setenv(name, value, 1);
+    } else {
+        ::unsetenv(name);
+    }
+}
+
+ScopedEnv::~ScopedEnv() {
+    if (had_) {
+        ::setenv(name_.c_str(), old_.c_str(), 1);
+    } else {
+        ::unsetenv(name_.c_str());
+    }
+}
+
 std::string temp_dir() {
     const char * base = std::getenv("TMPDIR");
     std::string pattern = std::string(base && *base ? base : "/tmp") + "/dtm-test-XXXXXX";

@@ -86,6 +86,21 @@ std::vector<float> score_logits(dtm_session * s, const std::vector<std::vector<i
 // All logits of one sequence by one-token decoding from a reset stream.
 std::vector<float> decode_logits(dtm_session * s, const std::vector<int32_t> & seq, int vocab);
 
+// Sets (or, for nullptr, unsets) an environment variable for one scope and
+// restores what was there before.
+class ScopedEnv {
+public:
+    ScopedEnv(const char * name, const char * value);
+    ~ScopedEnv();
+    ScopedEnv(const ScopedEnv &) = delete;
+    ScopedEnv & operator=(const ScopedEnv &) = delete;
+
+private:
+    std::string name_;
+    bool had_ = false;
+    std::string old_;
+};
+
 // A fresh directory under $TMPDIR, removed at process exit.
 std::string temp_dir();
 

@@ -96,7 +96,10 @@ typedef struct dtm_model dtm_model;
 typedef struct dtm_model_params {
     /* Tokenizer file. NULL = "tokenizer.bin" in the model file's directory. */
     const char * tokenizer_path;
-    /* 1 = scan all weights for NaN/inf at load (DTM_ERR_NON_FINITE). */
+    /* 1 (the default of dtm_model_default_params) = scan every weight, norm and
+     * bias for NaN/inf at load, llama2.c file or checkpoint alike: one pass over
+     * the weights, DTM_ERR_NON_FINITE naming the first tensor with one. 0 skips
+     * the scan: NaN/inf weights then show as NaN or infinite logits and metrics. */
     int32_t check_finite;
 } dtm_model_params;
 
@@ -331,7 +334,9 @@ typedef struct dtm_eval_inputs {
  *   delta_p  = mean over i of p_F'(y_i) - p_F(y_i)   (NaN without base log-probs)
  *   kl       = mean over i of KL(F || F') at position i: exact with a base
  *              session; else from the base top-k with the tail mass lumped
- *              into one bin (a lower bound of the exact value); else NaN. */
+ *              into one bin (a lower bound of the exact value); else NaN.
+ * A NaN logit (a candidate whose weights hold NaN or overflow) makes its
+ * position's values NaN, and a sample's means NaN: never a number such as 0. */
 typedef struct dtm_eval_outputs {
     int32_t * fdt;
     int32_t * sdt;

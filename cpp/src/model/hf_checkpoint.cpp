@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -70,17 +71,30 @@ int32_t int_field(const Json & j, const char * key, int64_t limit, const std::st
     return int32_t(n);
 }
 
-// A positive number field; `fallback` when absent or null (< 0: required).
-float float_field(const Json & j, const char * key, const std::string & path, double fallback) {
+// A positive number field, as the float the engine computes with: finite and
+// above zero as a float too (1e300 would be infinity, 1e-50 zero); `fallback`
+// when absent or null (< 0: required). Messages name the field as
+// "object.key" when it sits in an object (rope_scaling), else as "key".
+float float_field(const Json & j, const char * key, const std::string & path, double fallback,
+                  const char * object = nullptr) {
+    const std::string name = "\"" + (object ? std::string(object) + "." : std::string()) + key + "\"";
     if (!j.contains(key) || j[key].is_null()) {
         if (fallback >= 0) return float(fallback);
-        config_error(DTM_ERR_MODEL_FORMAT, path, std::string("missing \"") + key + "\"");
+        config_error(DTM_ERR_MODEL_FORMAT, path, "missing " + name);
     }
     const Json & v = j[key];
     if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>())) {
-        config_error(DTM_ERR_MODEL_FORMAT, path, std::string("\"") + key + "\" must be a positive number, got " + v.dump());
+        config_error(DTM_ERR_MODEL_FORMAT, path, name + " must be a positive number, got " + v.dump());
     }
-    return float(v.get<double>());
+    const double d = v.get<double>();
+    if (d > double(std::numeric_limits<float>::max())) {
+        config_error(DTM_ERR_MODEL_FORMAT, path, name + " = " + v.dump() + " is too large for a float (it would be infinity)");
+    }
+    const float f = float(d);
+    if (!(f > 0.0f)) {
+        config_error(DTM_ERR_MODEL_FORMAT, path, name + " = " + v.dump() + " is too small for a float (it would be zero)");
+    }
+    return f;
 }
 
 bool bool_field(const Json & j, const char * key, const std::string & path, bool fallback) {
@@ -166,13 +180,13 @@ RopeScaling rope_scaling_of(const Json & j, int32_t max_pos, const std::string &
     } else {
         config_error(DTM_ERR_UNSUPPORTED, path, "rope_scaling type '" + type + "' is not supported (dtm runs linear, dynamic and llama3)");
     }
-    s.factor = float_field(r, "factor", path, -1);
+    s.factor = float_field(r, "factor", path, -1, "rope_scaling");
     if (s.kind == RopeScalingKind::kDynamic && s.factor < 1.0f) {
         config_error(DTM_ERR_MODEL_FORMAT, path, "dynamic rope_scaling needs \"factor\" >= 1");
     }
     if (s.kind == RopeScalingKind::kLlama3) {
-        s.low_freq_factor = float_field(r, "low_freq_factor", path, -1);
-        s.high_freq_factor = float_field(r, "high_freq_factor", path, -1);
+        s.low_freq_factor = float_field(r, "low_freq_factor", path, -1, "rope_scaling");
+        s.high_freq_factor = float_field(r, "high_freq_factor", path, -1, "rope_scaling");
         if (!(s.high_freq_factor > s.low_freq_factor)) {
             config_error(DTM_ERR_MODEL_FORMAT, path, "llama3 rope_scaling needs high_freq_factor > low_freq_factor");
         }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "core/error.h"
 #include "core/fnv.h"
@@ -159,13 +160,42 @@ std::unique_ptr<Model> Model::with_linears(
     return m;
 }
 
+namespace {
+
+// The 32-bit words of a float's bits or of an integer, for hashing.
+uint32_t word_of(float v) {
+    uint32_t w;
+    std::memcpy(&w, &v, sizeof(w));
+    return w;
+}
+uint32_t word_of(int32_t v) { return uint32_t(v); }
+uint32_t word_of(bool v) { return v ? 1u : 0u; }
+
+// Every field of the configuration, in a fixed order: shapes, RoPE (theta
+// and the whole scaling), the norms' eps, tied head, special tokens, which
+// biases exist. A field added to ModelConfig or RopeScaling belongs here; the
+// size checks catch an added field that grows the struct.
+std::vector<uint32_t> config_words(const ModelConfig & c) {
+    static_assert(sizeof(RopeScaling) == 5 * 4, "a RopeScaling field was added: hash it in config_words");
+    static_assert(sizeof(ModelConfig) == 13 * 4 + sizeof(RopeScaling) + 4,
+                  "a ModelConfig field was added: hash it in config_words");
+    const RopeScaling & r = c.rope_scaling;
+    return {word_of(c.dim), word_of(c.hidden_dim), word_of(c.n_layers), word_of(c.n_heads),
+            word_of(c.n_kv_heads), word_of(c.head_dim), word_of(c.vocab_size), word_of(c.max_seq_len),
+            word_of(c.rope_theta), word_of(c.norm_eps), word_of(c.shared_classifier), word_of(c.bos_id),
+            word_of(c.eos_id), word_of(int32_t(r.kind)), word_of(r.factor), word_of(r.low_freq_factor),
+            word_of(r.high_freq_factor), word_of(r.original_max_pos), word_of(c.qkv_bias), word_of(c.o_bias),
+            word_of(c.mlp_bias)};
+}
+
+}  // namespace
+
 const std::string & Model::fingerprint() const {
     return fingerprint_->get([this] {
         const ModelConfig & c = config_;
         uint64_t h = kFnvOffsetBasis;
-        const int32_t shape[] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size,
-                                 c.max_seq_len};
-        h = fnv1a_words(h, shape, sizeof(shape));
+        const std::vector<uint32_t> config = config_words(c);
+        h = fnv1a_words(h, config.data(), config.size() * sizeof(uint32_t));
         const WeightViews & v = views_;
         {  // the embedding's fp32 values (widened when kept in 16 bits), in blocks of whole words
             const int64_t n = int64_t(c.vocab_size) * c.dim;
@@ -181,11 +211,20 @@ const std::string & Model::fingerprint() const {
                 }
             }
         }
+        // Per layer: the norms, then the biases the model has (the config
+        // above says which), each (rows) floats.
+        const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), qd = size_t(c.q_dim()), kvd = size_t(c.kv_dim());
         for (int32_t l = 0; l < c.n_layers; ++l) {
-            h = fnv1a_words(h, v.layers[size_t(l)].attn_norm, sizeof(float) * size_t(c.dim));
-            h = fnv1a_words(h, v.layers[size_t(l)].mlp_norm, sizeof(float) * size_t(c.dim));
+            const LayerWeightViews & lw = v.layers[size_t(l)];
+            h = fnv1a_words(h, lw.attn_norm, sizeof(float) * dim);
+            h = fnv1a_words(h, lw.mlp_norm, sizeof(float) * dim);
+            const std::pair<const float *, size_t> biases[] = {
+                {lw.bq, qd}, {lw.bk, kvd}, {lw.bv, kvd}, {lw.bo, dim}, {lw.b_gate, hidden}, {lw.b_up, hidden}, {lw.b_down, dim}};
+            for (const auto & [bias, n] : biases) {
+                if (bias) h = fnv1a_words(h, bias, sizeof(float) * n);
+            }
         }
-        h = fnv1a_words(h, v.final_norm, sizeof(float) * size_t(c.dim));
+        h = fnv1a_words(h, v.final_norm, sizeof(float) * dim);
         std::vector<float> w;
         for (int32_t i = 0; i < int32_t(components_.size()); ++i) {
             std::shared_ptr<const Linear> lin = linear(i);

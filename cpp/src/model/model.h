@@ -77,10 +77,18 @@ public:
     std::unique_ptr<Model> with_linears(
         const std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> & replacements) const;
 
-    // Hex fingerprint of the model's content: its configuration and every
-    // weight it computes with (core/fnv.h fnv1a_words over the embedding, the
-    // norms and the effective weights of every matrix). Names a candidate
-    // file's base (compress/candidate_file.h), so its value must never change.
+    // Hex fingerprint of everything the logits depend on (core/fnv.h
+    // fnv1a_words over, in this order): every field of the configuration
+    // (shapes and head_dim, rope_theta, the whole RoPE scaling, norm eps,
+    // tied head, special tokens, which biases exist), the embedding's fp32
+    // values, per layer its two norms and its biases, the final norm, and the
+    // effective fp32 weights of every matrix (head included). So two models
+    // whose logits can differ get different fingerprints (but for a 64-bit
+    // hash collision); the storage width of equal values (fp32 or 16-bit
+    // panels) does not count. Names a
+    // candidate file's base (compress/candidate_file.h), so it changes only
+    // with what it covers: a change of what is hashed makes earlier files
+    // name another base (as when the configuration and biases were added).
     // Computed on the first call, once per model (thread-safe).
     const std::string & fingerprint() const;
 

@@ -5,6 +5,14 @@
 
 namespace dtm {
 
+namespace {
+
+// A divergence rounded below zero is zero; NaN stays NaN (std::max(0.0, NaN)
+// would give 0 and report a broken candidate as perfect).
+double clamp_at_zero(double kl) { return kl < 0.0 ? 0.0 : kl; }
+
+}  // namespace
+
 void top_k_ids(const float * z, int64_t n, int32_t k, int32_t * ids) {
     // ids[0..filled) sorted by (value desc, id asc). A candidate enters only
     // when strictly larger than the current last, so among equal values the
@@ -28,9 +36,9 @@ double kl_exact(const float * zF, float lseF, const float * zC, float lseC, int6
         const double lpF = double(zF[v]) - double(lseF);
         const double lpC = double(zC[v]) - double(lseC);
         const double p = std::exp(lpF);
-        if (p > 0.0) kl += p * (lpF - lpC);
+        if (p != 0.0) kl += p * (lpF - lpC);  // 0 log 0 = 0; a NaN p or log-probability propagates
     }
-    return std::max(0.0, kl);
+    return clamp_at_zero(kl);
 }
 
 double kl_top_k(const int32_t * ids, const float * logprobs_F, int32_t k, const float * zC, float lseC) {
@@ -41,15 +49,15 @@ double kl_top_k(const int32_t * ids, const float * logprobs_F, int32_t k, const 
         const double p = std::exp(lpF);
         massF += p;
         massC += std::exp(lpC);
-        if (p > 0.0) kl += p * (lpF - lpC);
+        if (p != 0.0) kl += p * (lpF - lpC);  // as in kl_exact
     }
     const double tF = 1.0 - massF, tC = 1.0 - massC;
     // Tails below 1e-6 are rounding of the float log-probabilities, not mass.
     if (tF > 1e-6) {
         // tC can round to <= 0 when C puts (almost) all its mass on F's top-k.
-        kl += tF * (std::log(tF) - std::log(std::max(tC, 1e-30)));
+        kl += tF * (std::log(tF) - std::log(tC < 1e-30 ? 1e-30 : tC));  // a NaN tC stays NaN
     }
-    return std::max(0.0, kl);
+    return clamp_at_zero(kl);
 }
 
 }  // namespace dtm

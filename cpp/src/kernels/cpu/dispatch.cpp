@@ -7,8 +7,10 @@
 //   avx2   = AVX2 + FMA + F16C, with XMM and YMM state enabled by the OS
 //   avx512 = avx2 + AVX-512 F/DQ/BW/VL, with opmask and ZMM state enabled
 //
-// (the flags each ISA's files are compiled with, see CMakeLists.txt; VNNI is
-// reported apart by cpu_has_avx512_vnni for the int8 kernels).
+// (the flags each ISA's files are compiled with, see CMakeLists.txt). VNNI is
+// one more bit: the avx512 path's int8 kernels use it (files *_avx512vnni.cpp)
+// only through the table that says int8_vnni, handed out where the CPU has
+// it and $DTM_NO_VNNI does not turn it off.
 #include "kernels/cpu/dispatch.h"
 
 #include <cpuid.h>
@@ -68,10 +70,21 @@ const CpuFeatures & features() {
 }
 
 const KernelTable kTables[] = {
-    {DTM_ISA_SCALAR, "scalar", &matmul_ref, &row_stats_ref, &attend_ref, &matmul_half_ref},
-    {DTM_ISA_AVX2, "avx2", &matmul_avx2, &row_stats_avx2, &attend_avx2, &matmul_half_avx2},
-    {DTM_ISA_AVX512, "avx512", &matmul_avx512, &row_stats_avx512, &attend_avx512, &matmul_half_avx512},
+    {DTM_ISA_SCALAR, "scalar", &matmul_ref, &row_stats_ref, &attend_ref, &matmul_half_ref, false},
+    {DTM_ISA_AVX2, "avx2", &matmul_avx2, &row_stats_avx2, &attend_avx2, &matmul_half_avx2, false},
+    {DTM_ISA_AVX512, "avx512", &matmul_avx512, &row_stats_avx512, &attend_avx512, &matmul_half_avx512, false},
 };
+// The avx512 path on a CPU with VNNI: the same fp32 kernels, int8 with VNNI.
+const KernelTable kAvx512Vnni = {DTM_ISA_AVX512, "avx512", &matmul_avx512, &row_stats_avx512,
+                                 &attend_avx512, &matmul_half_avx512, true};
+
+// $DTM_NO_VNNI: "1" turns VNNI off; unset, "" or "0" leaves it on.
+bool vnni_turned_off() {
+    const char * env = std::getenv("DTM_NO_VNNI");
+    if (env == nullptr || env[0] == '\0' || std::string(env) == "0") return false;
+    if (std::string(env) == "1") return true;
+    fail(DTM_ERR_INVALID_ARGUMENT, "DTM_NO_VNNI=\"%s\" is neither 0 nor 1", env);
+}
 
 bool is_concrete(int32_t isa) { return isa >= DTM_ISA_SCALAR && isa <= DTM_ISA_AVX512; }
 
@@ -128,13 +141,18 @@ dtm_isa resolve_isa(int32_t requested) {
     return isa;
 }
 
-const KernelTable & kernels(dtm_isa isa) {
+void require_isa(int32_t isa) {
     if (!is_concrete(isa)) {
         fail(DTM_ERR_INVALID_ARGUMENT, "no kernel table for instruction set %d (resolve it first)", int(isa));
     }
-    if (!isa_supported(isa)) {
+    if (!isa_supported(dtm_isa(isa))) {
         fail(DTM_ERR_UNSUPPORTED, "instruction set %s is not supported by this CPU", isa_name(isa));
     }
+}
+
+const KernelTable & kernels(dtm_isa isa) {
+    require_isa(isa);
+    if (isa == DTM_ISA_AVX512 && cpu_has_avx512_vnni() && !vnni_turned_off()) return kAvx512Vnni;
     return kTables[isa - DTM_ISA_SCALAR];
 }
 

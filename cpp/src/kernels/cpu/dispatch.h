@@ -16,6 +16,10 @@ struct KernelTable {
     RowStatsFn row_stats;
     AttendFn attend;
     MatmulHalfFn matmul_half;  // the same product against 16-bit panels
+    // The int8 kernels of this path may use AVX-512 VNNI (quant_kernels.h):
+    // set only in the avx512 table handed out on a CPU with VNNI while
+    // $DTM_NO_VNNI is not 1.
+    bool int8_vnni;
 };
 
 // Best ISA of this CPU (detected once, cached; never DTM_ISA_AUTO).
@@ -24,7 +28,8 @@ dtm_isa best_isa();
 bool isa_supported(dtm_isa isa);
 
 // AVX-512 VNNI (int8 dot products) on top of DTM_ISA_AVX512; the int8
-// kernels of the avx512 path check it, the fp32 kernels do not need it.
+// kernels of the avx512 path use it where kernels() sets int8_vnni, the fp32
+// kernels do not need it.
 bool cpu_has_avx512_vnni();
 
 // Resolves DTM_ISA_AUTO (honouring $DTM_ISA = scalar|avx2|avx512) and checks
@@ -32,6 +37,14 @@ bool cpu_has_avx512_vnni();
 // DTM_ERR_INVALID_ARGUMENT for an unknown value.
 dtm_isa resolve_isa(int32_t requested);
 
+// Throws dtm::Error(DTM_ERR_INVALID_ARGUMENT) for an unresolved or unknown
+// isa and DTM_ERR_UNSUPPORTED for one the CPU lacks.
+void require_isa(int32_t isa);
+
+// The table of a concrete isa (throws as require_isa). For DTM_ISA_AVX512
+// the table with int8_vnni set when the CPU has VNNI, unless $DTM_NO_VNNI=1
+// asks for the int8 kernels of a CPU without it (read on every call; any
+// value but unset, "", "0" and "1" is DTM_ERR_INVALID_ARGUMENT).
 const KernelTable & kernels(dtm_isa isa);
 
 const char * isa_name(int32_t isa);

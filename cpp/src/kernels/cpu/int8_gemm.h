@@ -45,7 +45,7 @@ void int8_gemm_ref(const Int8Panels & w, const float * w_scale, const Int8Tokens
 void int8_gemm_avx2(const Int8Panels & w, const float * w_scale, const Int8Tokens & x, int64_t n_tokens, float * y,
                     int64_t ldy, int64_t panel_begin, int64_t panel_end);
 // Needs AVX-512 VNNI (cpu_has_avx512_vnni()).
-void int8_gemm_avx512(const Int8Panels & w, const float * w_scale, const Int8Tokens & x, int64_t n_tokens, float * y,
+void int8_gemm_avx512vnni(const Int8Panels & w, const float * w_scale, const Int8Tokens & x, int64_t n_tokens, float * y,
                       int64_t ldy, int64_t panel_begin, int64_t panel_end);
 
 }  // namespace dtm::cpu

@@ -42,7 +42,7 @@ void qblock_gemm_ref(const QBlockPanels & w, const QBlockTokens & x, int64_t n_t
 void qblock_gemm_avx2(const QBlockPanels & w, const QBlockTokens & x, int64_t n_tokens, float * y, int64_t ldy,
                       int64_t panel_begin, int64_t panel_end);
 // Needs AVX-512 VNNI (cpu_has_avx512_vnni()).
-void qblock_gemm_avx512(const QBlockPanels & w, const QBlockTokens & x, int64_t n_tokens, float * y, int64_t ldy,
+void qblock_gemm_avx512vnni(const QBlockPanels & w, const QBlockTokens & x, int64_t n_tokens, float * y, int64_t ldy,
                         int64_t panel_begin, int64_t panel_end);
 
 }  // namespace dtm::cpu

@@ -20,8 +20,8 @@ const QuantKernels kAvx2 = {DTM_ISA_AVX2,             "avx2",
                             &qblock_gemm_avx2,        &quantize_tokens_int8_ref,
                             &quantize_tokens_q8_0_ref};
 const QuantKernels kAvx512Vnni = {DTM_ISA_AVX512,              "avx512-vnni",
-                                  &int8_gemm_avx512,           &int8_weight_matmul_avx512,
-                                  &qblock_gemm_avx512,         &quantize_tokens_int8_avx512,
+                                  &int8_gemm_avx512vnni,           &int8_weight_matmul_avx512,
+                                  &qblock_gemm_avx512vnni,         &quantize_tokens_int8_avx512,
                                   &quantize_tokens_q8_0_avx512};
 const QuantKernels kAvx512NoVnni = {DTM_ISA_AVX512,              "avx512 (int8 via avx2)",
                                     &int8_gemm_avx2,             &int8_weight_matmul_avx512,
@@ -30,13 +30,14 @@ const QuantKernels kAvx512NoVnni = {DTM_ISA_AVX512,              "avx512 (int8 v
 
 }  // namespace
 
-const QuantKernels & quant_kernels(dtm_isa isa) {
-    kernels(isa);  // validates isa and CPU support, throwing as documented
-    switch (isa) {
+const QuantKernels & quant_kernels(const KernelTable & kernels) {
+    switch (kernels.isa) {
         case DTM_ISA_SCALAR: return kScalar;
         case DTM_ISA_AVX2: return kAvx2;
-        default: return cpu_has_avx512_vnni() ? kAvx512Vnni : kAvx512NoVnni;
+        default: return kernels.int8_vnni ? kAvx512Vnni : kAvx512NoVnni;
     }
 }
+
+const QuantKernels & quant_kernels(dtm_isa isa) { return quant_kernels(kernels(isa)); }
 
 }  // namespace dtm::cpu

@@ -1,14 +1,16 @@
 // quant_kernels.h - which int8 / block kernels run for a kernel path.
 //
-// The table follows the isa of the session's KernelTable (dispatch.h):
-// scalar -> the references; avx2 -> the AVX2 kernels; avx512 -> the AVX-512
-// VNNI kernels when the CPU has VNNI, else the AVX2 int8 / block kernels
-// (the weight-only kernel and the token quantizers need only AVX-512F). Every
-// path is bitwise equal to the scalar reference, so the choice only changes
+// The table follows the session's KernelTable (dispatch.h): scalar -> the
+// references; avx2 -> the AVX2 kernels; avx512 -> the AVX-512 VNNI kernels
+// when the table says int8_vnni (the CPU has VNNI and $DTM_NO_VNNI is not 1),
+// else the AVX2 int8 / block kernels (the weight-only kernel and the token
+// quantizers need only AVX-512 F/BW, no VNNI). Every path is bitwise equal to
+// the scalar reference (integer sums are exact), so the choice only changes
 // the speed.
 #pragma once
 
 #include "dtm/dtm.h"
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/int8_gemm.h"
 #include "kernels/cpu/int8_weight_matmul.h"
 #include "kernels/cpu/qblock_gemm.h"
@@ -26,8 +28,12 @@ struct QuantKernels {
     QuantizeTokensQ8_0Fn quantize_tokens_q8_0;  // activations of qblock_gemm
 };
 
-// Throws dtm::Error like kernels(isa): DTM_ERR_INVALID_ARGUMENT for an
-// unresolved or unknown isa, DTM_ERR_UNSUPPORTED for a path the CPU lacks.
+// The int8 / block kernels that go with a kernel table.
+const QuantKernels & quant_kernels(const KernelTable & kernels);
+
+// Those of kernels(isa), throwing like it: DTM_ERR_INVALID_ARGUMENT for an
+// unresolved or unknown isa (or a bad $DTM_NO_VNNI), DTM_ERR_UNSUPPORTED for
+// a path the CPU lacks.
 const QuantKernels & quant_kernels(dtm_isa isa);
 
 }  // namespace dtm::cpu

@@ -86,7 +86,7 @@ void transpose_token_tile(const float * x, int64_t ldx, int64_t n_tokens, int64_
 }
 
 const SparseKernels & sparse_kernels(dtm_isa isa) {
-    kernels(isa);  // validates isa and CPU support, throwing as documented
+    require_isa(isa);
     return kSparseTables[isa - DTM_ISA_SCALAR];
 }
 

@@ -1,4 +1,4 @@
-// qblock_gemm_avx512.cpp - q8_0 / q4_0 products with AVX-512 VNNI
+// qblock_gemm_avx512vnni.cpp - q8_0 / q4_0 products with AVX-512 VNNI
 // (qblock_gemm.h).
 //
 // A tile of MR tokens x NP panels keeps MR * NP fp32 accumulators and, per
@@ -11,8 +11,9 @@
 //
 // with d_w the panel's 16 fp16 scales widened by vcvtph2ps (exact): the
 // reference's operations in its order, so the result is bitwise equal.
-// Compiled with AVX-512 (+VNNI) flags, called only after quant_kernels.cpp
-// checked the CPU.
+// Compiled with the AVX-512 + VNNI flags (the _avx512vnni suffix,
+// CMakeLists.txt), called only through a kernel table whose int8_vnni is set
+// (quant_kernels.cpp).
 #include <immintrin.h>
 
 #include "kernels/cpu/avx512_util.h"
@@ -158,7 +159,7 @@ TileFn pick_tile(int mr, int np) {
 
 }  // namespace
 
-void qblock_gemm_avx512(const QBlockPanels & w, const QBlockTokens & x, int64_t n_tokens, float * y, int64_t ldy,
+void qblock_gemm_avx512vnni(const QBlockPanels & w, const QBlockTokens & x, int64_t n_tokens, float * y, int64_t ldy,
                         int64_t panel_begin, int64_t panel_end) {
     const bool q4 = w.format() == DTM_FORMAT_Q4_0;
     TileArgs a;

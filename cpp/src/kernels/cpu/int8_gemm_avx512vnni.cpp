@@ -1,4 +1,4 @@
-// int8_gemm_avx512.cpp - the W8A8 product with AVX-512 VNNI (int8_gemm.h).
+// int8_gemm_avx512vnni.cpp - the W8A8 product with AVX-512 VNNI (int8_gemm.h).
 //
 // A tile of MR tokens x NP panels keeps MR * NP zmm int32 accumulators, one
 // lane per output. Per group g of 4 k it loads the NP panels' 64-byte
@@ -10,9 +10,10 @@
 // (each lane adds the 4 products u * x of its row). The epilogue removes the
 // offset, acc - 128 * sum_k x[t][k], converts to float and multiplies by
 // x_scale[t], then by w_scale[o]: the reference's operations, so the result
-// is bitwise equal. Compiled with AVX-512 (+VNNI) flags, called only after
-// quant_kernels.cpp checked the CPU; nothing but int8_gemm_avx512 has
-// external linkage.
+// is bitwise equal. Compiled with the AVX-512 + VNNI flags (the _avx512vnni
+// suffix, CMakeLists.txt), called only through a kernel table whose int8_vnni
+// is set (quant_kernels.cpp); nothing but int8_gemm_avx512vnni has external
+// linkage.
 #include <immintrin.h>
 
 #include "kernels/cpu/avx512_util.h"
@@ -115,7 +116,7 @@ TileFn pick_tile(int mr, int np) {
 
 }  // namespace
 
-void int8_gemm_avx512(const Int8Panels & w, const float * w_scale, const Int8Tokens & x, int64_t n_tokens, float * y,
+void int8_gemm_avx512vnni(const Int8Panels & w, const float * w_scale, const Int8Tokens & x, int64_t n_tokens, float * y,
                       int64_t ldy, int64_t panel_begin, int64_t panel_end) {
     TileArgs a;
     a.pstride = w.k_groups() * kPanelRows * kInt8GroupK;
