@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,96 @@ TEST(ComponentMatch, WildcardsAndLayerRanges) {
     for (const char * bad : {"model.layers.[3-", "model.layers.[5-2].*", "model.layers.[x-2].*", "[1]"}) {
         EXPECT_THROW(name_matches(bad, "model.layers.3.mlp.up_proj"), dtm::Error) << bad;
     }
+}
+
+// The matching rules of component_match.h, as plain recursion (fine for the
+// short patterns below): the reference the matcher is compared with.
+bool reference_match(const std::string & p, size_t pi, const std::string & n, size_t ni) {
+    if (pi == p.size()) return ni == n.size();
+    if (p[pi] == '*') {
+        for (size_t k = ni; k <= n.size(); ++k) {
+            if (reference_match(p, pi + 1, n, k)) return true;
+        }
+        return false;
+    }
+    if (p[pi] == '[') {  // the fuzzed patterns hold only well-formed one-digit ranges "[a-b]"
+        const int lo = p[pi + 1] - '0', hi = p[pi + 3] - '0';
+        size_t k = ni;
+        long v = 0;
+        while (k < n.size() && k - ni < 9 && n[k] >= '0' && n[k] <= '9') v = v * 10 + (n[k++] - '0');
+        return k > ni && v >= lo && v <= hi && reference_match(p, pi + 5, n, k);
+    }
+    return ni < n.size() && (p[pi] == '?' || p[pi] == n[ni]) && reference_match(p, pi + 1, n, ni + 1);
+}
+
+TEST(ComponentMatch, MoreCasesOfTheRules) {
+    using dtm::compress::name_matches;
+    EXPECT_TRUE(name_matches("", ""));
+    EXPECT_FALSE(name_matches("", "a"));
+    EXPECT_TRUE(name_matches("**", ""));
+    EXPECT_FALSE(name_matches("*?", ""));
+    EXPECT_TRUE(name_matches("?*?", "ab"));
+    EXPECT_FALSE(name_matches("?*?", "a"));
+    EXPECT_TRUE(name_matches("a*", "a"));
+    EXPECT_TRUE(name_matches("*a*b", "xaybzb"));
+    EXPECT_FALSE(name_matches("*a*b", "xaybzbc"));
+    EXPECT_TRUE(name_matches("*.mlp.*_proj", "model.layers.0.mlp.gate_proj"));
+    // A range takes every digit at its place, after a star too.
+    EXPECT_FALSE(name_matches("model.layers.[1-2]*", "model.layers.12.mlp.up_proj"));
+    EXPECT_TRUE(name_matches("*[1-2].*", "model.layers.12.mlp.up_proj"));  // the star takes "...1"
+    EXPECT_FALSE(name_matches("*.[1-2].*", "model.layers.12.mlp.up_proj"));
+    EXPECT_TRUE(name_matches("*[0-3]", "a12"));
+    EXPECT_TRUE(name_matches("model.layers.[0-31].*.[0-0]", "model.layers.31.x.0"));
+    EXPECT_FALSE(name_matches("[0-999999999]", "0123456789"));  // at most 9 digits: "9" is left over
+    EXPECT_TRUE(name_matches("[0-999999999]9", "0123456789"));
+}
+
+TEST(ComponentMatch, AgreesWithTheRulesOnRandomPatterns) {
+    using dtm::compress::name_matches;
+    std::mt19937 rng(12);
+    const std::vector<std::string> pattern_parts = {"a", "b", "1", "2", ".", "*", "?", "[1-2]", "[0-9]"};
+    const std::string name_chars = "ab12.";
+    int matched = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string p, n;
+        for (int k = int(rng() % 7); k > 0; --k) p += pattern_parts[rng() % pattern_parts.size()];
+        for (int k = int(rng() % 9); k > 0; --k) n += name_chars[rng() % name_chars.size()];
+        const bool expected = reference_match(p, 0, n, 0);
+        ASSERT_EQ(name_matches(p, n), expected) << "pattern '" << p << "', name '" << n << "'";
+        matched += expected;
+    }
+    EXPECT_GT(matched, 1000);  // both outcomes are covered
+    EXPECT_LT(matched, 19000);
+}
+
+TEST(ComponentMatch, LongPatternsAreRefusedAndManyStarsDoNotBacktrack) {
+    using dtm::compress::kMaxPatternLength;
+    using dtm::compress::name_matches;
+    EXPECT_TRUE(dtm::test::fails_with([] { name_matches(std::string(20000, '*'), "lm_head"); },
+                                      DTM_ERR_INVALID_ARGUMENT,
+                                      {"has 20000 characters, more than the limit of 1024"}));
+    EXPECT_TRUE(name_matches(std::string(kMaxPatternLength, '*'), "lm_head"));
+    std::string many_stars;  // "*a*a...*a" with 12 stars, then a tail no name has
+    for (int i = 0; i < 12; ++i) many_stars += "*a";
+    EXPECT_FALSE(name_matches(many_stars + "b", std::string(200, 'a')));
+    EXPECT_TRUE(name_matches(many_stars, std::string(200, 'a')));
+    EXPECT_FALSE(name_matches("model.layers.*.*.*.*.*.*.*.*.*.*.*.*x", "model.layers.11.self_attn.....q_proj...."));
+    std::string long_name;
+    for (int i = 0; i < 100; ++i) long_name += "model.layers." + std::to_string(i) + ".";
+    EXPECT_FALSE(name_matches(std::string(kMaxPatternLength - 1, '*') + "#", long_name));
+}
+
+TEST_F(Handles, FindComponentsRefusesALongPattern) {
+    int32_t n = -1;
+    const std::string stars(20000, '*');
+    EXPECT_EQ(dtm_model_find_components(base, stars.c_str(), nullptr, 0, &n), DTM_ERR_INVALID_ARGUMENT);
+    const std::string msg = dtm_last_error();
+    EXPECT_NE(msg.find("more than the limit of 1024"), std::string::npos) << msg;
+    EXPECT_LT(msg.size(), 200u) << msg;  // one line, not the pattern
+    std::string many_stars = "model.layers.";
+    for (int i = 0; i < 12; ++i) many_stars += "*.";
+    EXPECT_EQ(dtm_model_find_components(base, (many_stars + "nothing").c_str(), nullptr, 0, &n), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(dtm_last_error()).find("no component matches"), std::string::npos) << dtm_last_error();
 }
 
 TEST_F(Handles, FindComponentsUsesTwoCallsAndListsNamesOnAMiss) {

@@ -3,6 +3,8 @@
 // rejected with the right status and a message that says what is wrong.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include "core/error.h"
 #include "model/llama2c_file.h"
 #include "model/mapped_file.h"
+#include "model/memory_check.h"
 #include "test_support.h"
 
 namespace {
@@ -321,6 +324,34 @@ TEST(Llama2cLoader, LargestHeaderSizesDoNotOverflow) {
         write_bytes("largest.bin", header_bytes({w, w, 1 << 12, 16, 16, -(1 << 24), w}));
     EXPECT_TRUE(fails_with([&] { dtm::load_llama2c(path, false); }, DTM_ERR_MODEL_FORMAT,
                            {"implies " + expected + " bytes", "truncated"}));
+}
+
+TEST(Llama2cLoader, AModelLargerThanMemoryFailsBeforeLoading) {
+    const int64_t available = dtm::available_memory_bytes();
+    ASSERT_GT(available, 0);
+    // A header that fits its file but describes more matrices than
+    // MemAvailable holds; the file is sparse (a header, then a hole), so it
+    // costs no disk. Each layer holds 4 dim x dim and 3 dim x hidden fp32
+    // matrices: 1 GiB.
+    const int32_t dim = 4096, hidden = 16384, vocab = 512, seq = 256, heads = 32;
+    const uint64_t layer_floats = 2 * uint64_t(dim) + 4 * uint64_t(dim) * dim + 3 * uint64_t(dim) * hidden;
+    const int32_t layers = int32_t(uint64_t(available) / (4 * layer_floats) + 2);
+    const uint64_t floats = 2 * uint64_t(vocab) * dim + layers * layer_floats + dim + uint64_t(seq) * (dim / heads);
+    const std::string path =
+        write_bytes("larger-than-memory.bin", header_bytes({dim, hidden, layers, heads, heads, -vocab, seq}));
+    ASSERT_EQ(::truncate(path.c_str(), off_t(28 + 4 * floats)), 0);
+    // With check_finite too: refused before a weight is read, not after a pass over the hole.
+    for (bool check_finite : {false, true}) {
+        EXPECT_TRUE(fails_with([&] { dtm::load_llama2c(path, check_finite); }, DTM_ERR_OUT_OF_MEMORY,
+                               {path, "needs about", "GiB of memory to load", "matrices packed in fp32", "MemAvailable"}))
+            << check_finite;
+    }
+    dtm_model_params params = dtm_model_default_params();
+    params.check_finite = 1;
+    dtm_model * m = reinterpret_cast<dtm_model *>(0x1);
+    EXPECT_EQ(dtm_model_load(path.c_str(), params, &m), DTM_ERR_OUT_OF_MEMORY) << dtm_last_error();
+    EXPECT_EQ(m, nullptr);
+    ::unlink(path.c_str());
 }
 
 TEST(Llama2cLoader, MissingFileIsAnIoError) {

@@ -235,8 +235,14 @@ DTM_API int32_t dtm_token_score(const dtm_model * model, int32_t token, float * 
 
 typedef struct dtm_session dtm_session;
 
+/* The most threads a session (n_threads) or dtm_model_compress accepts:
+ * 4 per online CPU, at least 64. More threads than CPUs never compute
+ * faster; a larger count fails with DTM_ERR_INVALID_ARGUMENT naming this
+ * limit, instead of exhausting the system's threads. */
+DTM_API int32_t dtm_max_threads(void);
+
 typedef struct dtm_session_params {
-    int32_t n_threads;     /* 0 = all online CPUs */
+    int32_t n_threads;     /* 0 = all online CPUs; at most dtm_max_threads() */
     int32_t isa;           /* dtm_isa; 0 = auto */
     int32_t max_sequences; /* sequences decoded side by side; 0 = 1 */
     int32_t max_batch_tokens; /* tokens per forward chunk when scoring; 0 = 512 */
@@ -244,7 +250,10 @@ typedef struct dtm_session_params {
 
 DTM_API dtm_session_params dtm_session_default_params(void);
 
-/* DTM_ERR_UNSUPPORTED when the requested isa is not available on this CPU. */
+/* DTM_ERR_UNSUPPORTED when the requested isa is not available on this CPU;
+ * INVALID_ARGUMENT for n_threads < 0 or > dtm_max_threads(); OUT_OF_MEMORY
+ * when the system cannot start another thread (the ones started are stopped
+ * first). */
 DTM_API int32_t dtm_session_create(const dtm_model * model, dtm_session_params params,
                                    dtm_session ** out);
 
@@ -257,8 +266,11 @@ DTM_API int32_t dtm_session_isa(const dtm_session * session);
 DTM_API int32_t dtm_session_n_threads(const dtm_session * session);
 
 /* Forgets all cached positions of the one-token decoding stream. The stream
- * shares the session's KV cache with dtm_score and dtm_generate_greedy, which
- * therefore reset it too. */
+ * shares the session's KV cache with dtm_score, dtm_generate_greedy,
+ * dtm_evaluate and dtm_calibrate, which therefore reset it too, also when they
+ * fail after they began computing. Each grows the session's buffers before it
+ * computes, so one refused for want of memory (OUT_OF_MEMORY) leaves the
+ * session, its stream included, as it was. */
 DTM_API int32_t dtm_session_reset(dtm_session * session);
 
 /* One-token decoding: appends `token` at the next position of the session's
@@ -447,7 +459,8 @@ DTM_API int32_t dtm_model_find_components(const dtm_model * model, const char * 
  * indices as in dtm_model_component; each at most once). Every other
  * component, the norms and the tokenizer are shared with `model`, not copied;
  * the candidate stays valid after `model` is freed. `calibration` is needed
- * by PRUNE_WANDA and ignored otherwise. n_threads: 0 = all CPUs.
+ * by PRUNE_WANDA and ignored otherwise. n_threads: 0 = all CPUs, at most
+ * dtm_max_threads().
  * INVALID_ARGUMENT for a sparsity outside [0, 1], a bad n:m, a shape the
  * format cannot hold (q8_0/q4_0 need cols % 32 == 0), a missing calibration
  * or one from a model of another shape. */

@@ -281,6 +281,8 @@ int32_t dtm_session_isa(const dtm_session * session) {
     return session == nullptr ? DTM_ISA_AUTO : int32_t(session->impl->isa());
 }
 
+int32_t dtm_max_threads(void) { return dtm::ThreadPool::max_threads(); }
+
 int32_t dtm_session_n_threads(const dtm_session * session) {
     return session == nullptr ? 0 : session->impl->n_threads();
 }

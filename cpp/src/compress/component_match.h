@@ -3,7 +3,9 @@
 //   '*'      any run of characters (also none)
 //   '?'      one character
 //   "[a-b]"  one decimal number n with a <= n <= b (layer ranges)
-// Anything else matches itself, so a plain name matches only that name.
+// Anything else matches itself, so a plain name matches only that name. A
+// range takes all the digits at its place (at most 9): "[1-2]" does not
+// match the "1" of "12".
 #pragma once
 
 #include <cstdint>
@@ -12,8 +14,13 @@
 
 namespace dtm::compress {
 
-// True when `name` matches `pattern`. Throws dtm::Error(DTM_ERR_INVALID_ARGUMENT)
-// for a malformed range ("[3-", "[b-a]", "[x-2]").
+// The longest pattern accepted, in bytes; component names are far shorter.
+constexpr size_t kMaxPatternLength = 1024;
+
+// True when `name` matches `pattern`, in O(pattern length x name length)
+// steps and constant stack. Throws dtm::Error(DTM_ERR_INVALID_ARGUMENT) for a
+// malformed range ("[3-", "[b-a]", "[x-2]") or a pattern longer than
+// kMaxPatternLength.
 bool name_matches(const std::string & pattern, const std::string & name);
 
 // Indices of the names that match, in order. When none does, throws

@@ -1,8 +1,8 @@
 #include "compress/compress.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
-#include <thread>
 
 #include "compress/prune.h"
 #include "compress/quantize.h"
@@ -48,6 +48,7 @@ std::shared_ptr<const Linear> compress_linear(const Linear & current, const dtm_
 
 std::unique_ptr<Model> compress_model(const Model & model, const std::vector<ComponentCompression> & requests,
                                       const InputNorms * norms, int n_threads) {
+    ThreadPool::check_thread_count(n_threads);  // before any work, though fewer threads may do it
     const auto & comps = model.components();
     std::vector<bool> seen(comps.size(), false);
     for (const ComponentCompression & r : requests) {
@@ -79,7 +80,7 @@ std::unique_ptr<Model> compress_model(const Model & model, const std::vector<Com
     std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> replaced(requests.size());
     std::vector<std::string> errors(requests.size());
     std::vector<dtm_status> statuses(requests.size(), DTM_OK);
-    const int threads = n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = n_threads > 0 ? n_threads : ThreadPool::hardware_threads();
     ThreadPool pool(std::min<int>(threads, int(std::max<size_t>(1, requests.size()))));
     pool.parallel_for(int64_t(requests.size()), [&](int64_t i, int) {
         const ComponentCompression & r = requests[size_t(i)];

@@ -32,7 +32,7 @@ std::shared_ptr<const Linear> compress_linear(const Linear & current, const dtm_
                                               const float * input_norms);
 
 // The candidate. Components are compressed in parallel on n_threads (0 = all
-// CPUs); each may appear once. `norms` is needed when a request is Wanda.
+// CPUs, at most ThreadPool::max_threads()); each may appear once. `norms` is needed when a request is Wanda.
 std::unique_ptr<Model> compress_model(const Model & model, const std::vector<ComponentCompression> & requests,
                                       const InputNorms * norms, int n_threads);
 

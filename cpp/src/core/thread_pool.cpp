@@ -1,7 +1,14 @@
 #include "core/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
+#include <new>
+#include <string>
+#include <system_error>
 #include <unistd.h>
+
+#include "core/error.h"
+#include "core/fault_injection.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -22,15 +29,49 @@ int ThreadPool::hardware_threads() {
     return n > 0 ? int(n) : 1;
 }
 
-ThreadPool::ThreadPool(int n_threads) {
-    if (n_threads < 1) n_threads = 1;
-    workers_.reserve(size_t(n_threads - 1));
-    for (int w = 1; w < n_threads; ++w) {
-        workers_.emplace_back([this, w] { worker_loop(w); });
+int ThreadPool::max_threads() {
+    return std::max(kMinMaxThreads, kThreadsPerCpu * hardware_threads());
+}
+
+void ThreadPool::check_thread_count(int n_threads) {
+    if (n_threads > max_threads()) {
+        fail(DTM_ERR_INVALID_ARGUMENT,
+             "n_threads = %d exceeds the limit of %d threads (%d per online CPU, at least %d; this machine has %d CPUs)",
+             n_threads, max_threads(), kThreadsPerCpu, kMinMaxThreads, hardware_threads());
     }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::ThreadPool(int n_threads) {
+    if (n_threads < 1) n_threads = 1;
+    check_thread_count(n_threads);
+    workers_.reserve(size_t(n_threads - 1));
+    // A constructor that throws runs no destructor: the workers started so
+    // far are stopped and joined here (a joinable std::thread destroyed
+    // would terminate the process).
+    const char * why = nullptr;
+    std::string detail;
+    try {
+        for (int w = 1; w < n_threads; ++w) {
+            fault::thread_start_point();
+            workers_.emplace_back([this, w] { worker_loop(w); });
+        }
+        return;
+    } catch (const std::system_error & e) {
+        why = "the system refused a new thread";
+        detail = e.code().message();
+    } catch (const std::bad_alloc &) {
+        why = "out of memory";
+        detail = "std::bad_alloc";
+    }
+    const int started = int(workers_.size()) + 1;
+    stop_workers();
+    fail(DTM_ERR_OUT_OF_MEMORY, "cannot start thread %d of %d: %s (%s); use fewer threads", started + 1, n_threads,
+         why, detail.c_str());
+}
+
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_.store(true);
@@ -38,6 +79,7 @@ ThreadPool::~ThreadPool() {
     }
     wake_.notify_all();
     for (auto & t : workers_) t.join();
+    workers_.clear();
 }
 
 void ThreadPool::run_tasks(int worker) {

@@ -24,7 +24,10 @@ namespace dtm {
 
 class ThreadPool {
 public:
-    // n_threads >= 1 threads in all, the caller included.
+    // n_threads threads in all, the caller included (values below 1 mean 1).
+    // Throws dtm::Error: DTM_ERR_INVALID_ARGUMENT when n_threads exceeds
+    // max_threads(); DTM_ERR_OUT_OF_MEMORY when the system cannot start a
+    // thread, after stopping and joining the ones already started.
     explicit ThreadPool(int n_threads);
     ~ThreadPool();
     ThreadPool(const ThreadPool &) = delete;
@@ -40,7 +43,20 @@ public:
     // Number of online CPUs (at least 1).
     static int hardware_threads();
 
+    // The most threads a pool may have: kThreadsPerCpu x hardware_threads(),
+    // at least kMinMaxThreads (dtm_max_threads() in dtm.h). More threads than
+    // CPUs never compute faster; the bound keeps a mistyped count from
+    // exhausting the system's threads.
+    static constexpr int kThreadsPerCpu = 4;
+    static constexpr int kMinMaxThreads = 64;
+    static int max_threads();
+    // Throws dtm::Error(DTM_ERR_INVALID_ARGUMENT) naming the limit when
+    // n_threads > max_threads().
+    static void check_thread_count(int n_threads);
+
 private:
+    // Tells every started worker to return, and joins them.
+    void stop_workers();
     void worker_loop(int worker);
     void run_tasks(int worker);
 

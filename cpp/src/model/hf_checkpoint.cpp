@@ -305,11 +305,6 @@ bool is_aligned_f32(const TensorView & t) {
 // Whether a tensor is stored in 16 bits (and so kept in 16 bits when it is a matrix).
 bool is_half(const TensorView & t) { return t.dtype == "BF16" || t.dtype == "F16"; }
 
-// Bytes of the panels of a rows x cols matrix of `element` bytes per weight.
-int64_t packed_bytes(int64_t rows, int64_t cols, int64_t element) {
-    return (rows + cpu::kPanelRows - 1) / cpu::kPanelRows * cpu::kPanelRows * cols * element;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------

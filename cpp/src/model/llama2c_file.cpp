@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "model/memory_check.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "llama2.c files are little-endian and are viewed in place");
@@ -218,6 +219,19 @@ void check_file_size(const MappedFile & file, const ModelConfig & c, const Layou
          what, hint);
 }
 
+// Anonymous memory a load needs: every matrix packed into fp32 panels, the
+// classifier included (also when it shares the embedding, which itself is
+// looked up in the mapping). The file's size has been checked, so none of
+// this can overflow; the checks keep that true.
+uint64_t load_bytes(const ModelConfig & c) {
+    const int64_t f = int64_t(sizeof(float));
+    const int64_t dim = c.dim, hidden = c.hidden_dim, qd = c.q_dim(), kvd = c.kv_dim();
+    const uint64_t layer = uint64_t(packed_bytes(qd, dim, f)) + 2 * uint64_t(packed_bytes(kvd, dim, f)) +
+                           uint64_t(packed_bytes(dim, qd, f)) + 2 * uint64_t(packed_bytes(hidden, dim, f)) +
+                           uint64_t(packed_bytes(dim, hidden, f));
+    return checked_add(checked_mul(layer, uint64_t(c.n_layers)), uint64_t(packed_bytes(c.vocab_size, dim, f)));
+}
+
 // Index of the first NaN or infinity in p[0, n), or n when all are finite.
 // Looks at the exponent bits, so it is exact whatever the FP environment.
 uint64_t first_non_finite(const float * p, uint64_t n) {
@@ -304,6 +318,11 @@ Llama2cFile load_llama2c(const std::string & path, bool check_finite) {
     out.config = config_from_header(header, path.c_str());
     const Layout layout = layout_of(out.config);
     check_file_size(*out.file, out.config, layout);
+    // Before anything is allocated or read: a header that fits its (perhaps
+    // sparse) file can still describe more than this machine holds.
+    const uint64_t needed = load_bytes(out.config);
+    require_memory(needed > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(needed), available_memory_bytes(), path,
+                   "matrices packed in fp32");
 
     // The mapping is page-aligned and the header is 28 bytes, so the floats
     // are 4-byte aligned.

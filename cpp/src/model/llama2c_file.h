@@ -86,7 +86,9 @@ struct Llama2cFile {
 // Maps and validates a llama2.c model file. Throws dtm::Error:
 // DTM_ERR_IO (cannot open), DTM_ERR_MODEL_FORMAT (empty, truncated, trailing
 // bytes, non-positive or inconsistent sizes, dim not divisible by n_heads,
-// n_heads not a multiple of n_kv_heads, absurd sizes), and when check_finite
+// n_heads not a multiple of n_kv_heads, absurd sizes), DTM_ERR_OUT_OF_MEMORY
+// when the matrices a load packs would not fit in MemAvailable (checked
+// before any weight is read; model/memory_check.h), and when check_finite
 // DTM_ERR_NON_FINITE naming the first tensor with a NaN or infinity.
 Llama2cFile load_llama2c(const std::string & path, bool check_finite);
 

@@ -5,8 +5,13 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "kernels/cpu/packed_matrix.h"
 
 namespace dtm {
+
+int64_t packed_bytes(int64_t rows, int64_t cols, int64_t element) {
+    return (rows + cpu::kPanelRows - 1) / cpu::kPanelRows * cpu::kPanelRows * cols * element;
+}
 
 int64_t parse_mem_available(const std::string & meminfo) {
     std::istringstream lines(meminfo);

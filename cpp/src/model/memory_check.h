@@ -2,7 +2,8 @@
 //
 // A load packs every matrix into panels (fp32, or 16-bit for F16/BF16
 // checkpoint tensors) and converts small fp16/bf16 tensors (norms, biases)
-// to fp32: that memory is anonymous and must be resident. Before any of it
+// to fp32: that memory is anonymous and must be resident. Both loaders (a
+// llama2.c file and a Hugging Face checkpoint) estimate it. Before any of it
 // is allocated, the loader compares its estimate with MemAvailable of
 // /proc/meminfo (which counts reclaimable page cache, so the mapped file
 // itself does not compete) and fails with DTM_ERR_OUT_OF_MEMORY rather than
@@ -13,6 +14,10 @@
 #include <string>
 
 namespace dtm {
+
+// Bytes of the panels a rows x cols matrix of `element`-byte weights is
+// packed into (kernels/cpu/packed_matrix.h: rows padded to whole panels).
+int64_t packed_bytes(int64_t rows, int64_t cols, int64_t element);
 
 // MemAvailable in bytes from the text of /proc/meminfo, or -1 when absent.
 int64_t parse_mem_available(const std::string & meminfo);

@@ -103,7 +103,9 @@ std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs
     cache->embedding = model_.views().embedding_table();
 
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, layout.longest);
+    ensure_tokens(std::min(cap, layout.fed_off.back()));
     ensure_kv_rows(cap);
+    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
     for (int32_t s = 0; s < in.n_samples;) {
         const int32_t first = s;
         s = pack_samples(in, layout, first, cap);
@@ -112,7 +114,6 @@ std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs
         range.stop_rows = cache->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
         forward_hidden(batch_, range);
     }
-    stream_pos_ = 0;
     return cache;
 }
 
@@ -150,15 +151,24 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
         std::memcpy(base_lp.data(), in.base_logprobs, sizeof(float) * size_t(n_cont));
     }
 
-    const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
-    ensure_kv_rows(cap);
-    if (base) base->ensure_kv_rows(cap);
     std::vector<float> hid_c(size_t(kEvalHeadBlock) * cfg_.dim), hid_b;
     std::vector<float> logits_c(size_t(kEvalHeadBlock) * vocab), logits_b;
     if (base) {
         hid_b.resize(hid_c.size());
         logits_b.resize(logits_c.size());
     }
+    // The sessions' buffers before the first pass, which overwrites their
+    // streams' cache rows.
+    const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
+    const int64_t chunk_tokens = std::min(cap, layout.fed_off.back());
+    ensure_tokens(chunk_tokens);
+    ensure_kv_rows(cap);
+    if (base) {
+        base->ensure_tokens(chunk_tokens);
+        base->ensure_kv_rows(cap);
+        base->stream_pos_ = 0;
+    }
+    stream_pos_ = 0;
     // Per scored row of the current chunk: its batch row, its index among
     // all continuation tokens, and its target y_i.
     std::vector<int64_t> row_batch, row_cont;
@@ -247,8 +257,6 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
     if (out.logprob) std::memcpy(out.logprob, lp.data(), sizeof(float) * size_t(n_cont));
     if (out.base_logprob) std::memcpy(out.base_logprob, base_lp.data(), sizeof(float) * size_t(n_cont));
     if (out.position_kl) std::memcpy(out.position_kl, kl.data(), sizeof(float) * size_t(n_cont));
-    stream_pos_ = 0;
-    if (base) base->stream_pos_ = 0;
 }
 
 }  // namespace dtm

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "core/fault_injection.h"
 
 namespace dtm {
 
@@ -15,10 +16,13 @@ namespace {
 // floats of scratch, enough rows to keep the head's GEMM efficient.
 constexpr int64_t kHeadBlock = 64;
 
+// Grows v to at least n elements. On failure (DTM_ERR_OUT_OF_MEMORY) v is
+// as it was: resize() of a vector of floats or ints is all or nothing.
 template <typename T>
 void grow(std::vector<T> & v, size_t n) {
     if (v.size() < n) {
         try {
+            fault::allocation_point();
             v.resize(n);
         } catch (const std::bad_alloc &) {
             fail(DTM_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of session buffers", n * sizeof(T));
@@ -59,12 +63,16 @@ void Session::ensure_tokens(int64_t n) {
 void Session::ensure_kv_rows(int64_t n) {
     if (n <= kv_rows_) return;
     // The cache is (layer, rows, kv_dim): growing changes every layer's
-    // offset, so it is reallocated and the decoding stream starts over.
+    // offset, so it is allocated anew and the decoding stream starts over.
+    // The new buffers replace the old ones only once both exist, so a failed
+    // allocation leaves the cache and the stream as they were (the old and
+    // the new cache are held together for that moment).
     const size_t total = size_t(cfg_.n_layers) * size_t(n) * size_t(cfg_.kv_dim());
-    std::vector<float>().swap(key_cache_);
-    std::vector<float>().swap(value_cache_);
-    grow(key_cache_, total);
-    grow(value_cache_, total);
+    std::vector<float> keys, values;
+    grow(keys, total);
+    grow(values, total);
+    key_cache_.swap(keys);
+    value_cache_.swap(values);
     kv_rows_ = n;
     stream_pos_ = 0;
 }
@@ -83,6 +91,7 @@ void Session::decode(int32_t token, float * logits) {
         fail(DTM_ERR_CONTEXT_OVERFLOW, "the decoding stream is full: %d positions, the model's context",
              cfg_.max_seq_len);
     }
+    ensure_tokens(1);
     ensure_kv_rows(cfg_.max_seq_len);
     const int32_t pos = stream_pos_;
     batch_.clear();
@@ -119,9 +128,13 @@ void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_le
     const int32_t vocab = cfg_.vocab_size;
     const int64_t slot_rows = cfg_.max_seq_len;
     const int32_t group_size = std::min(n_prompts, max_sequences_);
-    ensure_kv_rows(int64_t(group_size) * slot_rows);
-    grow(logits_, size_t(std::max<int64_t>(group_size, kHeadBlock)) * size_t(vocab));
+    // Every buffer before the first pass: prefill chunks of at most
+    // max_batch_tokens, decoding steps of at most group_size tokens.
     std::vector<float> last_hidden(size_t(group_size) * size_t(cfg_.dim));
+    grow(logits_, size_t(std::max<int64_t>(group_size, kHeadBlock)) * size_t(vocab));
+    ensure_tokens(std::max<int64_t>(std::min(max_batch_tokens_, offset[size_t(n_prompts)]), group_size));
+    ensure_kv_rows(int64_t(group_size) * slot_rows);
+    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
 
     for (int32_t g0 = 0; g0 < n_prompts; g0 += group_size) {
         const int32_t gn = std::min(group_size, n_prompts - g0);
@@ -178,7 +191,6 @@ void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_le
             head_logits(xb_.data(), batch_.size(), logits_.data());
         }
     }
-    stream_pos_ = 0;
 }
 
 std::vector<int64_t> Session::check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
@@ -204,7 +216,9 @@ void Session::calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_
     int32_t longest = 0;
     const std::vector<int64_t> offset = check_sequences(tokens, seq_lens, n_seqs, &longest);
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
+    ensure_tokens(std::min(cap, offset[size_t(n_seqs)]));
     ensure_kv_rows(cap);
+    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
     struct Reset {  // the recorder is unset however this returns
         InputNorms *& r;
         ~Reset() { r = nullptr; }
@@ -220,7 +234,6 @@ void Session::calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_
         }
         forward_hidden(batch_);
     }
-    stream_pos_ = 0;
 }
 
 void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
@@ -230,10 +243,13 @@ void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_
 
     // Chunks of whole sequences, each chunk at most max(max_batch_tokens, longest) tokens.
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
-    ensure_kv_rows(cap);
     const int32_t vocab = cfg_.vocab_size;
-    grow(logits_, size_t(kHeadBlock) * size_t(vocab));
     std::vector<int64_t> next_token;  // per batch row: the next token of its sequence, or -1
+    next_token.reserve(size_t(std::min(cap, offset[size_t(n_seqs)])));
+    grow(logits_, size_t(kHeadBlock) * size_t(vocab));
+    ensure_tokens(std::min(cap, offset[size_t(n_seqs)]));
+    ensure_kv_rows(cap);
+    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
 
     int32_t s = 0;
     while (s < n_seqs) {
@@ -269,7 +285,6 @@ void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_
             });
         }
     }
-    stream_pos_ = 0;
 }
 
 }  // namespace dtm

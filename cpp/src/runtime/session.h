@@ -89,6 +89,10 @@ private:
     void forward_hidden(const TokenBatch & batch, const LayerRange & range = LayerRange());
     // Logits of the given rows of xb_ into logits (n, vocab).
     void head_logits(const float * hidden, int64_t n, float * logits);
+    // Grow the activations to n tokens and the KV cache to n rows. Each call
+    // grows them before its first pass, so that running out of memory
+    // (DTM_ERR_OUT_OF_MEMORY) refuses it with the session as it was; a call
+    // that computes into the cache resets the decoding stream only after that.
     void ensure_tokens(int64_t n);
     void ensure_kv_rows(int64_t n);
     void check_token(int32_t token, const char * where, int64_t index) const;
