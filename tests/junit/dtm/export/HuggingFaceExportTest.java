@@ -100,24 +100,33 @@ class HuggingFaceExportTest {
     }
 
     @Test
-    void plainExportOfABf16CheckpointKeepsBf16AndItsLogits() throws IOException {
-        Path ckpt = TinyHfCheckpointWriter.write(dir.resolve("bf16"),
-                TinyHfCheckpointWriter.Spec.llama().withDtype("BF16").withTied(true), 3);
-        try (Model bf16 = Model.load(ckpt);
-             Model candidate = Plan.of("model.layers.*", Compression.parse("magnitude:0.6")).apply(bf16, null, 2)) {
-            Path out = dir.resolve("bf16-pruned");
-            ModelExport.huggingFace(candidate, out);
-            JsonNode config = new ObjectMapper().readTree(out.resolve("config.json").toFile());
-            assertEquals("bfloat16", config.path("torch_dtype").asText());
-            assertTrue(config.path("tie_word_embeddings").asBoolean());
-            Map<String, SafetensorsIo.Entry> tensors = SafetensorsIo.read(out.resolve("model.safetensors"));
-            assertFalse(tensors.containsKey("lm_head.weight"));
-            for (Map.Entry<String, SafetensorsIo.Entry> e : tensors.entrySet()) {
-                assertEquals("BF16", e.getValue().dtype(), e.getKey());
-            }
-            List<int[]> sequences = List.of(new int[] {1, 5, 9, 200, 7, 3}, new int[] {1, 299, 0, 42});
-            try (Model reloaded = Model.load(out)) {
-                assertSameLogits(candidate, reloaded, sequences);
+    void plainExportOf16BitCheckpointsKeepsTheirDtypeAndLogits() throws IOException {
+        record Case(TinyHfCheckpointWriter.Spec spec, String dtype, String torchDtype) { }
+        List<Case> cases = List.of(
+                new Case(TinyHfCheckpointWriter.Spec.llama().withDtype("BF16").withTied(true), "BF16", "bfloat16"),
+                new Case(TinyHfCheckpointWriter.Spec.llama().withArchitecture("qwen2").withHeads(4, 2, 16)
+                        .withDtype("F16"), "F16", "float16"));
+        int n = 0;
+        for (Case c : cases) {
+            Path ckpt = TinyHfCheckpointWriter.write(dir.resolve("half-" + n), c.spec(), 3);
+            try (Model half = Model.load(ckpt);
+                 Model candidate = Plan.of("model.layers.*", Compression.parse("magnitude:0.6")).apply(half, null, 2)) {
+                Path out = dir.resolve("half-pruned-" + n++);
+                ModelExport.huggingFace(candidate, out);
+                JsonNode config = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+                assertEquals(c.torchDtype(), config.path("torch_dtype").asText());
+                assertEquals(c.spec().tied(), config.path("tie_word_embeddings").asBoolean());
+                Map<String, SafetensorsIo.Entry> tensors = SafetensorsIo.read(out.resolve("model.safetensors"));
+                assertEquals(!c.spec().tied(), tensors.containsKey("lm_head.weight"));
+                assertEquals(c.spec().architecture().equals("qwen2"),
+                        tensors.containsKey("model.layers.0.self_attn.q_proj.bias"));
+                for (Map.Entry<String, SafetensorsIo.Entry> e : tensors.entrySet()) {
+                    assertEquals(c.dtype(), e.getValue().dtype(), e.getKey());
+                }
+                List<int[]> sequences = List.of(new int[] {1, 5, 9, 200, 7, 3}, new int[] {1, 299, 0, 42});
+                try (Model reloaded = Model.load(out)) {
+                    assertSameLogits(candidate, reloaded, sequences);
+                }
             }
         }
     }

@@ -224,7 +224,7 @@ public record GgufVocabulary(Kind kind, List<byte[]> tokens, float[] scores, int
         for (int id = 0; id < vocabSize; id++) {
             // A piece no merge makes scores below every merged one (a character, or a piece BPE never builds).
             Integer r = rankOf.get(pieces[id]);
-            scores[id] = types[id] != NORMAL ? 0f : r != null ? -(float) r : -(float) merges.size();
+            scores[id] = types[id] != NORMAL ? 0f : r != null ? (float) -r : (float) -merges.size();
         }
         boolean spacePrefix = mentions(root.path("normalizer"), "Prepend")
                 || mentions(root.path("pre_tokenizer"), "Metaspace");
