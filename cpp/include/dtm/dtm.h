@@ -484,6 +484,61 @@ DTM_API int32_t dtm_candidate_export(const dtm_model * model, const dtm_model * 
  * foreign file, INVALID_ARGUMENT when it was exported from another base. */
 DTM_API int32_t dtm_candidate_load(const dtm_model * base, const char * path, dtm_model ** out);
 
+/* ------------------------------------------------------------------------ */
+/* Exports: a model (a base or a candidate) in the formats runtimes load      */
+/* (docs/export.md)                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The content fingerprint of a model (16 hex digits: FNV-1a 64 over its
+ * configuration, embedding, norms, biases and the effective weights of every
+ * matrix; see model.h), as candidate files and plans name their base. Two-call like dtm_detokenize. */
+DTM_API int32_t dtm_model_fingerprint(const dtm_model * model, char * text, int32_t capacity, int32_t * n_bytes);
+
+typedef enum dtm_gguf_vocab_kind {
+    DTM_GGUF_VOCAB_SENTENCEPIECE = 0, /* tokenizer.ggml.model "llama": merges by score */
+    DTM_GGUF_VOCAB_BYTE_PAIRS    = 1  /* tokenizer.ggml.model "gpt2": byte-level BPE with merges */
+} dtm_gguf_vocab_kind;
+
+/* A tokenizer as GGUF stores it (tokenizer.ggml.*). Strings are given as one
+ * buffer of UTF-8 bytes and n + 1 offsets into it (string i is bytes
+ * [offsets[i], offsets[i + 1])). */
+typedef struct dtm_gguf_vocab {
+    int32_t kind;                  /* dtm_gguf_vocab_kind */
+    int32_t n_tokens;              /* must be the model's vocab_size */
+    const char * token_text;       /* the tokens, in id order; byte tokens as "<0xXX>" */
+    const int64_t * token_offsets; /* n_tokens + 1 */
+    const float * scores;          /* n_tokens merge scores, or NULL for none */
+    const int32_t * token_types;   /* n_tokens: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte */
+    int32_t n_merges;              /* byte pairs: the merges "left right" in rank order; 0 for SentencePiece */
+    const char * merge_text;
+    const int64_t * merge_offsets; /* n_merges + 1 */
+    int32_t bos_id, eos_id, unk_id, pad_id; /* -1 = none */
+    int32_t add_bos, add_eos;      /* tokenizer.ggml.add_bos_token / add_eos_token */
+    int32_t add_space_prefix;      /* SentencePiece: prepend a space to the text (tokenizer.ggml.add_space_prefix) */
+    const char * pre;              /* byte pairs: tokenizer.ggml.pre (llama.cpp's pre-tokenizer name); NULL = none */
+} dtm_gguf_vocab;
+
+/* Writes the model as a GGUF v3 file of llama.cpp's "llama" architecture
+ * (temporary file + rename): each matrix in the GGUF type of its storage
+ * format (fp32 and sparse: F32, dense with its zeros; fp16: F16; bf16: BF16;
+ * q8_0 and q4_0: Q8_0 / Q4_0 with dtm's blocks bitwise; int8, int8-outlier
+ * and int8-weight: Q8_0 quantized from the effective weights), the llama.*
+ * metadata and the vocabulary. `name` (general.name) may be NULL.
+ * INVALID_ARGUMENT for a vocabulary that does not fit the model, UNSUPPORTED
+ * for what the format cannot hold (dynamic rope scaling), IO. */
+DTM_API int32_t dtm_model_export_gguf(const dtm_model * model, const dtm_gguf_vocab * vocab, const char * name,
+                                      const char * path);
+
+/* Writes the model as a Hugging Face checkpoint into `dir` (created if
+ * needed): config.json and model.safetensors in the checkpoint's dtype
+ * (float tensors not exact in it stay F32), pruned matrices dense, naive
+ * int8 matrices in compressed-tensors' int-quantized layout (I8 weight +
+ * F32 weight_scale per output channel, quantization_config in config.json).
+ * Tokenizer files are the Java API's. UNSUPPORTED, naming the component, for
+ * int8-outlier, int8-weight, q8_0, q4_0, an int8 lm_head, or int8 on part of
+ * a layer's q/k/v or gate/up; IO. */
+DTM_API int32_t dtm_model_export_hf(const dtm_model * model, const char * dir);
+
 #ifdef __cplusplus
 }
 #endif

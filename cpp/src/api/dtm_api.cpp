@@ -12,6 +12,8 @@
 #include "compress/compress.h"
 #include "core/error.h"
 #include "dtm/dtm.h"
+#include "export/gguf_export.h"
+#include "export/hf_export.h"
 #include "kernels/cpu/dispatch.h"
 #include "model/hf_checkpoint.h"
 #include "model/model.h"
@@ -458,5 +460,77 @@ int32_t dtm_candidate_load(const dtm_model * base, const char * path, dtm_model 
         auto candidate = std::make_unique<dtm_model>();
         candidate->impl = dtm::compress::load_candidate(*base->impl, path);
         *out = candidate.release();
+    });
+}
+
+namespace {
+
+// n strings from one byte buffer and n + 1 offsets into it.
+std::vector<std::string> strings_of(const char * text, const int64_t * offsets, int32_t n, const char * what) {
+    std::vector<std::string> out;
+    if (n == 0) return out;
+    require(text, what);
+    require(offsets, what);
+    out.reserve(size_t(n));
+    for (int32_t i = 0; i < n; ++i) {
+        if (offsets[i] < 0 || offsets[i + 1] < offsets[i]) {
+            dtm::fail(DTM_ERR_INVALID_ARGUMENT, "%s: offsets %d and %d (%lld, %lld) are out of order", what, i, i + 1,
+                      static_cast<long long>(offsets[i]), static_cast<long long>(offsets[i + 1]));
+        }
+        out.emplace_back(text + offsets[i], size_t(offsets[i + 1] - offsets[i]));
+    }
+    return out;
+}
+
+dtm::GgufVocabulary vocabulary_of(const dtm_gguf_vocab & v) {
+    if (v.kind != DTM_GGUF_VOCAB_SENTENCEPIECE && v.kind != DTM_GGUF_VOCAB_BYTE_PAIRS) {
+        dtm::fail(DTM_ERR_INVALID_ARGUMENT, "unknown GGUF vocabulary kind %d", v.kind);
+    }
+    if (v.n_tokens < 0 || v.n_merges < 0) {
+        dtm::fail(DTM_ERR_INVALID_ARGUMENT, "negative token (%d) or merge (%d) count", v.n_tokens, v.n_merges);
+    }
+    dtm::GgufVocabulary out;
+    out.kind = v.kind == DTM_GGUF_VOCAB_SENTENCEPIECE ? dtm::GgufVocabulary::Kind::kSentencePiece
+                                                      : dtm::GgufVocabulary::Kind::kBytePairs;
+    out.tokens = strings_of(v.token_text, v.token_offsets, v.n_tokens, "the vocabulary's tokens");
+    if (v.scores) out.scores.assign(v.scores, v.scores + v.n_tokens);
+    require(v.token_types, "token_types");
+    out.types.assign(v.token_types, v.token_types + v.n_tokens);
+    out.merges = strings_of(v.merge_text, v.merge_offsets, v.n_merges, "the vocabulary's merges");
+    out.bos_id = v.bos_id;
+    out.eos_id = v.eos_id;
+    out.unk_id = v.unk_id;
+    out.pad_id = v.pad_id;
+    out.add_bos = v.add_bos != 0;
+    out.add_eos = v.add_eos != 0;
+    out.add_space_prefix = v.add_space_prefix != 0;
+    if (v.pre) out.pre = v.pre;
+    return out;
+}
+
+}  // namespace
+
+int32_t dtm_model_fingerprint(const dtm_model * model, char * text, int32_t capacity, int32_t * n_bytes) {
+    return guarded([&] {
+        require(model, "model");
+        copy_out(model->impl->fingerprint(), text, capacity, n_bytes);
+    });
+}
+
+int32_t dtm_model_export_gguf(const dtm_model * model, const dtm_gguf_vocab * vocab, const char * name,
+                              const char * path) {
+    return guarded([&] {
+        require(model, "model");
+        require(vocab, "vocab");
+        require(path, "path");
+        dtm::export_gguf(*model->impl, vocabulary_of(*vocab), name ? name : "", path);
+    });
+}
+
+int32_t dtm_model_export_hf(const dtm_model * model, const char * dir) {
+    return guarded([&] {
+        require(model, "model");
+        require(dir, "dir");
+        dtm::export_hf(*model->impl, dir);
     });
 }

@@ -3,6 +3,8 @@ package dtm.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dtm.compress.Plan;
+import dtm.data.DefaultModel;
+import dtm.model.Model;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,6 +72,9 @@ class PlanCliTest {
         Plan plan = Plan.read(planFile);
         assertFalse(plan.entries().isEmpty());
         assertTrue(plan.entries().get(0).evidence().has("steps"), "the plan carries its evidence");
+        try (Model base = DefaultModel.load()) {
+            assertEquals(base.fingerprint(), plan.base(), "the plan names the base it was made for");
+        }
 
         // dtm eval reproduces the FDT_75 the report gives for the plan.
         console.reset();

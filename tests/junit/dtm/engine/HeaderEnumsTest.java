@@ -4,6 +4,7 @@ import dtm.bindings.Dtm;
 import dtm.errors.Status;
 import dtm.model.ComponentKind;
 import dtm.model.Compression;
+import dtm.model.GgufVocabulary;
 import dtm.model.WeightFormat;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,7 +78,7 @@ class HeaderEnumsTest {
     @Test
     void everyEnumOfTheHeaderHasItsJavaMirror() {
         assertEquals(new TreeSet<>(Set.of("dtm_status", "dtm_isa", "dtm_component_kind", "dtm_weight_format",
-                        "dtm_compression_kind")), new TreeSet<>(enums.keySet()),
+                        "dtm_compression_kind", "dtm_gguf_vocab_kind")), new TreeSet<>(enums.keySet()),
                 "the header's enums; a new one needs a Java enum and a case in this test");
     }
 
@@ -110,6 +111,12 @@ class HeaderEnumsTest {
         assertMirrors("dtm_compression_kind", Compression.Kind.class, Compression.Kind::code,
                 c -> c.substring("DTM_COMPRESS_".length()).replaceFirst("^PRUNE_", ""),
                 EnumSet.noneOf(Compression.Kind.class));
+    }
+
+    @Test
+    void ggufVocabularyKinds() {
+        assertMirrors("dtm_gguf_vocab_kind", GgufVocabulary.Kind.class, GgufVocabulary.Kind::code,
+                c -> c.substring("DTM_GGUF_VOCAB_".length()), EnumSet.noneOf(GgufVocabulary.Kind.class));
     }
 
     private static <E extends Enum<E>> void assertMirrors(String cEnum, Class<E> javaEnum, ToIntFunction<E> code,

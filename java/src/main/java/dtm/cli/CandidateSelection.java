@@ -8,6 +8,7 @@ import dtm.model.Model;
 import dtm.model.ModelOptions;
 import dtm.model.Session;
 import dtm.model.SessionOptions;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -61,10 +62,12 @@ final class CandidateSelection {
         }
         List<Plan.Entry> entries = new ArrayList<>();
         String description = "";
+        String planBase = null;
         if (plan != null) {
             Plan p = Plan.read(plan);
             entries.addAll(p.entries());
             description = p.description();
+            planBase = p.base();
         }
         for (String rule : compress) {
             int eq = rule.lastIndexOf('=');
@@ -77,7 +80,7 @@ final class CandidateSelection {
         if (description.isEmpty()) {
             description = String.join(" ", compress);
         }
-        return new Plan(description, entries);
+        return new Plan(description, entries, planBase);
     }
 
     /** A short description of the candidate for tables. */
@@ -114,6 +117,7 @@ final class CandidateSelection {
         }
         Model from = start != null ? start : base;
         try {
+            p.checkBase(from, "the plan " + plan);
             if (!p.needsCalibration()) {
                 return p.apply(from, null, session.threads());
             }
@@ -125,6 +129,14 @@ final class CandidateSelection {
                 start.close();
             }
         }
+    }
+
+    /**
+     * Opens the candidate of a command without prompt options; Wanda's calibration then comes from
+     * the default prompt text, as {@code dtm eval}'s does without --text.
+     */
+    Model open(Model base, SessionOptions session) throws IOException {
+        return open(base, CommandLine.populateCommand(new PromptOptions()), session);
     }
 
     private Calibration calibrate(Model model, PromptOptions promptOptions, SessionOptions session)

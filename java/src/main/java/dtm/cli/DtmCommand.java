@@ -19,6 +19,7 @@ import java.util.concurrent.Callable;
         subcommands = {GenerateCommand.class, EvalCommand.class, CompressCommand.class, ScanCommand.class,
                 PlanCommand.class, ReferenceCommand.class,
                 PerplexityCommand.class, InfoCommand.class, FetchCommand.class, ConvertCommand.class,
+                ExportCommand.class,
                 CommandLine.HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         commandListHeading = "%nCommands:%n",
@@ -36,6 +37,6 @@ public final class DtmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: choose one of generate, eval, reference, perplexity, info, fetch, convert, help");
+                "missing command: choose one of generate, eval, reference, perplexity, info, fetch, convert, export, help");
     }
 }

@@ -24,12 +24,14 @@ import java.util.concurrent.Callable;
                 "Encodes PROMPT with BOS, appends N tokens chosen by argmax (ties to the lowest id) "
                         + "and prints the prompt followed by the continuation, as llama2.c's run does at "
                         + "temperature 0. The prompt plus N must fit the model's context "
-                        + "(256 tokens for the default model).",
+                        + "(256 tokens for the default model). With --plan / --compress (or --candidate) "
+                        + "the model is the candidate they make, as 'dtm eval' and 'dtm export' take it.",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {"  dtm generate \"Once upon a time\"",
                 "  dtm generate -n 200 --threads 2 --isa scalar \"Lily and Ben\"",
-                "  dtm generate --model out/model.bin --tokenizer out/tokenizer.bin \"Hello\""})
+                "  dtm generate --model out/model.bin --tokenizer out/tokenizer.bin \"Hello\"",
+                "  dtm generate --compress 'model.layers.*=q4_0' \"Once upon a time\"   # a compressed candidate"})
 final class GenerateCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "PROMPT", description = "The text to continue (not empty).")
@@ -44,6 +46,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin
     ModelSelection modelSelection;
+
+    @Mixin
+    CandidateSelection candidateSelection;
 
     @Mixin
     SessionSelection sessionSelection;
@@ -63,7 +68,8 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "-n must be >= 0, got " + tokens);
         }
         PrintStream out = System.out;
-        try (Model model = modelSelection.load();
+        try (Model base = modelSelection.load();
+             Model model = candidateSelection.open(base, sessionSelection.options());
              Session session = model.newSession(sessionSelection.options())) {
             int[] promptTokens = model.tokenizer().encode(prompt, true);
             long start = System.nanoTime();

@@ -29,12 +29,16 @@ import java.util.concurrent.Callable;
                 "Tokenizes the whole text once (with BOS, as it is), cuts it into consecutive windows of "
                         + "n_ctx tokens (the incomplete tail dropped), sets each window's first token to BOS "
                         + "and scores the predictions of tokens n_ctx/2+1 .. n_ctx-1 of every window, as "
-                        + "llama.cpp's perplexity tool does, so the figures compare. PPL = exp(mean NLL).",
+                        + "llama.cpp's perplexity tool does, so the figures compare. PPL = exp(mean NLL). "
+                        + "With --plan / --compress (or --candidate) the model scored is the candidate they "
+                        + "make, as 'dtm eval' and 'dtm export' take it.",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {"  dtm perplexity                                  # default model on bryant-stories.txt",
                 "  dtm perplexity --text wiki.test.raw --ctx 128 --json",
                 "  dtm perplexity --model pruned.bin --text book.txt",
+                "  dtm perplexity --compress 'model.layers.*=q4_0'      # a candidate, as 'dtm export' writes it",
+                "  dtm perplexity --plan plan.json --json",
                 "",
                 "The JSON schema (\"schema\": \"" + MetricsJson.PERPLEXITY_SCHEMA
                         + "\") is described in docs/json-schema.md."})
@@ -60,6 +64,9 @@ final class PerplexityCommand implements Callable<Integer> {
     ModelSelection modelSelection;
 
     @Mixin
+    CandidateSelection candidateSelection;
+
+    @Mixin
     SessionSelection sessionSelection;
 
     @Mixin
@@ -83,13 +90,16 @@ final class PerplexityCommand implements Callable<Integer> {
         }
         Path file = textOrDefault(text);
         PrintStream out = System.out;
-        try (Model model = modelSelection.load();
+        try (Model base = modelSelection.load();
+             Model model = candidateSelection.open(base, sessionSelection.options());
              ProgressBars bars = ProgressBars.forOption(progress)) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             PerplexityResult r = TextPerplexity.ofFile(model, file, ctx, run);
             bars.close();
             if (json) {
-                out.println(MetricsJson.mapper().writeValueAsString(MetricsJson.perplexity(r, file.toString())));
+                com.fasterxml.jackson.databind.node.ObjectNode root = MetricsJson.perplexity(r, file.toString());
+                root.put("candidateDescription", candidateSelection.describe(base));
+                out.println(MetricsJson.mapper().writeValueAsString(root));
                 return 0;
             }
             int perWindow = r.context() - r.context() / 2 - 1;
@@ -97,7 +107,7 @@ final class PerplexityCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "nll         %s nats per token%n", MetricText.table("%.6f", r.nll()));
             out.printf(Locale.ROOT, "windows     %d of n_ctx = %d tokens, %d scored each: %d tokens (llama.cpp "
                     + "convention)%n", r.windows(), r.context(), perWindow, r.scoredTokens());
-            out.printf("model       %s%n", model.path());
+            out.printf("model       %s%n", candidateSelection.describe(base));
             out.printf(Locale.ROOT, "text        %s (%d tokens with BOS)%n", file, r.textTokens());
             out.printf(Locale.ROOT, "time        %.1f s (%.0f scored tokens/s)%n", r.seconds(), r.tokensPerSecond());
         }

@@ -2,6 +2,7 @@ package dtm.cli;
 
 import dtm.compress.Plan;
 import dtm.model.Compression;
+import dtm.model.Model;
 import dtm.scan.Int8Search;
 import dtm.scan.PlanStudy;
 import dtm.scan.PruningSearch;
@@ -151,23 +152,25 @@ final class PlanCommand extends StudyCommand {
     }
 
     @Override
-    List<String> writeExtras(PlanStudy.Result result) {
+    List<String> writeExtras(Model base, PlanStudy.Result result) {
+        String fingerprint = base.fingerprint();
         List<String> written = new ArrayList<>();
         if (result.pruning() != null) {
-            written.add(write("plan-fdt-guided-pruning.json", result.pruning().fdtGuided().plan()));
-            written.add(write("plan-uniform-pruning.json", result.pruning().uniform()));
-            written.add(write("plan-perplexity-guided-pruning.json", result.pruning().perplexityGuided().plan()));
+            written.add(write("plan-fdt-guided-pruning.json", result.pruning().fdtGuided().plan(), fingerprint));
+            written.add(write("plan-uniform-pruning.json", result.pruning().uniform(), fingerprint));
+            written.add(write("plan-perplexity-guided-pruning.json", result.pruning().perplexityGuided().plan(),
+                    fingerprint));
         }
         if (result.int8() != null) {
-            written.add(write("plan-fdt-guided-int8.json", result.int8().selection().plan()));
-            written.add(write("plan-random-order-int8.json", result.int8().randomOrder()));
+            written.add(write("plan-fdt-guided-int8.json", result.int8().selection().plan(), fingerprint));
+            written.add(write("plan-random-order-int8.json", result.int8().randomOrder(), fingerprint));
         }
         return written;
     }
 
-    private String write(String name, Plan plan) {
+    private String write(String name, Plan plan, String baseFingerprint) {
         Path file = scanOptions.out.resolve(name);
-        plan.write(file);
+        plan.withBase(baseFingerprint).write(file);
         return "plan        " + file;
     }
 }

@@ -1,5 +1,6 @@
 package dtm.cli;
 
+import dtm.model.Model;
 import dtm.scan.Int8Search;
 import dtm.scan.PlanStudy;
 import dtm.scan.PruningSearch;
@@ -56,7 +57,7 @@ final class ScanCommand extends StudyCommand {
     }
 
     @Override
-    List<String> writeExtras(PlanStudy.Result result) {
+    List<String> writeExtras(Model base, PlanStudy.Result result) {
         return List.of();
     }
 }

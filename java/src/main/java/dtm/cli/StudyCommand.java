@@ -69,8 +69,11 @@ abstract class StudyCommand implements Callable<Integer> {
     /** Windows of that text to score, from its start; 0 = all. */
     abstract int perplexityWindows();
 
-    /** Writes what the subclass makes besides the report (e.g. the plan files); returns their descriptions. */
-    abstract List<String> writeExtras(PlanStudy.Result result) throws IOException;
+    /**
+     * Writes what the subclass makes besides the report (e.g. the plan files, marked as made for
+     * {@code base}); returns their descriptions.
+     */
+    abstract List<String> writeExtras(Model base, PlanStudy.Result result) throws IOException;
 
     /** Adds what the report should say about the subclass's own options. */
     void addMetadata(Map<String, String> metadata) {
@@ -100,7 +103,7 @@ abstract class StudyCommand implements Callable<Integer> {
                 result = PlanStudy.run(base, reference, calibration, options);
             }
             bars.close();
-            List<String> extras = writeExtras(result);
+            List<String> extras = writeExtras(base, result);
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("command", "dtm " + spec.name() + " "
                     + String.join(" ", spec.commandLine().getParseResult().originalArgs()));

@@ -44,8 +44,11 @@ import java.util.TreeMap;
  *
  * @param description free text saying what the plan is
  * @param entries     the entries in order
+ * @param base        the content fingerprint ({@link Model#fingerprint()}) of the base the plan was
+ *                    made for, or null for a plan written by hand; a plan with a base is refused
+ *                    on any other model ({@link #checkBase})
  */
-public record Plan(String description, List<Entry> entries) {
+public record Plan(String description, List<Entry> entries, String base) {
     /** The schema name written into and required from plan files. */
     public static final String SCHEMA = "dtm.plan/1";
 
@@ -75,6 +78,36 @@ public record Plan(String description, List<Entry> entries) {
     public Plan {
         description = description == null ? "" : description;
         entries = List.copyOf(entries);
+        if (base != null && !base.matches("[0-9a-f]{16}")) {
+            throw new IllegalArgumentException("a plan's base must be a model fingerprint of 16 hex digits, got '"
+                    + base + "'");
+        }
+    }
+
+    /** A plan for any base. */
+    public Plan(String description, List<Entry> entries) {
+        this(description, entries, null);
+    }
+
+    /** This plan, marked as made for the model with {@code fingerprint}. */
+    public Plan withBase(String fingerprint) {
+        return new Plan(description, entries, fingerprint);
+    }
+
+    /**
+     * Refuses to apply this plan to a model it was not made for.
+     *
+     * @throws IllegalArgumentException the plan names a base and {@code model} is another one
+     */
+    public void checkBase(Model model, String planName) {
+        if (base == null) {
+            return;
+        }
+        String fingerprint = model.fingerprint();
+        if (!base.equals(fingerprint)) {
+            throw new IllegalArgumentException(planName + " was made for the base with fingerprint " + base
+                    + ", not for " + model.path().getFileName() + " (fingerprint " + fingerprint + ")");
+        }
     }
 
     /** A plan of one entry. */
@@ -144,6 +177,9 @@ public record Plan(String description, List<Entry> entries) {
         ObjectNode root = JSON.createObjectNode();
         root.put("schema", SCHEMA);
         root.put("description", description);
+        if (base != null) {
+            root.put("base", base);
+        }
         ArrayNode list = root.putArray("components");
         for (Entry e : entries) {
             ObjectNode node = list.addObject();
@@ -209,7 +245,12 @@ public record Plan(String description, List<Entry> entries) {
             JsonNode evidence = node.get("evidence");
             entries.add(new Entry(match, compressions, evidence == null || evidence.isNull() ? null : evidence));
         }
-        return new Plan(root.path("description").asText(""), entries);
+        JsonNode base = root.get("base");
+        if (base != null && !base.isNull() && !base.isTextual()) {
+            throw new IllegalArgumentException("a plan's \"base\" must be a fingerprint text, got " + base);
+        }
+        return new Plan(root.path("description").asText(""), entries,
+                base == null || base.isNull() ? null : base.asText());
     }
 
     /** Reads a plan file. */

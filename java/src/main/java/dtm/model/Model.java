@@ -169,6 +169,15 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
                 Errors.check(Dtm.dtm_model_save_hf(handle, text), () -> "cannot write " + description() + " to " + dir);
             }
         });
+        writeTokenizerFiles(dir);
+    }
+
+    /**
+     * The tokenizer files of a checkpoint directory: for a llama2.c model a tokenizer.json +
+     * tokenizer_config.json that encode every text as tokenizer.bin does; for a checkpoint,
+     * copies of its tokenizer files.
+     */
+    private void writeTokenizerFiles(Path dir) {
         if (config.source() == ModelSource.LLAMA2C) {
             HfTokenizerWriter.write((NativeTokenizer) tokenizer(), config.maxSeqLen(), dir);
             return;
@@ -347,6 +356,59 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
                         () -> "cannot export the candidate to " + file);
             }
         }));
+    }
+
+    /**
+     * The model's content fingerprint ({@code dtm_model_fingerprint}: 16 hex digits over its shape,
+     * embedding, norms and effective weights), as candidate files and plans name their base.
+     * Computed once per model.
+     */
+    public String fingerprint() {
+        return call(handle -> {
+            byte[] text = new byte[64];
+            int[] n = new int[1];
+            Errors.check(Dtm.dtm_model_fingerprint(handle, text, text.length, n), () -> "cannot fingerprint " + description());
+            return new String(text, 0, n[0], StandardCharsets.US_ASCII);
+        });
+    }
+
+    /**
+     * Writes this model (a base or a candidate) as a GGUF file of llama.cpp's llama architecture
+     * ({@code dtm_model_export_gguf}; a temporary file renamed at the end): every matrix in the GGUF
+     * type of its storage format, see docs/export.md. {@code name} (general.name) may be null.
+     *
+     * @throws dtm.errors.UnsupportedFeatureException what GGUF cannot hold, named
+     */
+    public void exportGguf(Path file, GgufVocabulary vocabulary, String name) {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(vocabulary, "vocabulary");
+        run(handle -> vocabulary.withNative(native8 -> {
+            try (BytePointer path = NativeText.of(file.toAbsolutePath().toString());
+                 BytePointer title = name == null ? null : NativeText.of(name)) {
+                Errors.check(Dtm.dtm_model_export_gguf(handle, native8, title, path),
+                        () -> "cannot export " + description() + " as GGUF to " + file);
+            }
+        }));
+    }
+
+    /**
+     * Writes this model (a base or a candidate) as a Hugging Face checkpoint into {@code dir}
+     * (created if needed; {@code dtm_model_export_hf}): config.json and model.safetensors in the
+     * checkpoint's dtype, pruned matrices dense, naive int8 matrices in compressed-tensors'
+     * int-quantized layout (docs/export.md), and the tokenizer files as
+     * {@link #saveHuggingFace} writes them. Each file goes through a temporary file and a rename.
+     *
+     * @throws dtm.errors.UnsupportedFeatureException a format the checkpoint cannot hold, named
+     */
+    public void exportHuggingFace(Path dir) {
+        Objects.requireNonNull(dir, "dir");
+        run(handle -> {
+            try (BytePointer text = NativeText.of(dir.toAbsolutePath().toString())) {
+                Errors.check(Dtm.dtm_model_export_hf(handle, text),
+                        () -> "cannot export " + description() + " as a Hugging Face checkpoint to " + dir);
+            }
+        });
+        writeTokenizerFiles(dir);
     }
 
     /**
