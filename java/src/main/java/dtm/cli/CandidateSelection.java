@@ -133,10 +133,11 @@ final class CandidateSelection {
 
     /**
      * Opens the candidate of a command without prompt options; Wanda's calibration then comes from
-     * the default prompt text, as {@code dtm eval}'s does without --text.
+     * the default prompt text, as {@code dtm eval}'s does without --text; {@code finiteCheck}
+     * says whether a candidate model file's weights are checked for NaN and infinity.
      */
-    Model open(Model base, SessionOptions session) throws IOException {
-        return open(base, CommandLine.populateCommand(new PromptOptions()), session);
+    Model open(Model base, SessionOptions session, FiniteCheckOption finiteCheck) throws IOException {
+        return open(base, CommandLine.populateCommand(new PromptOptions()), session, finiteCheck);
     }
 
     private Calibration calibrate(Model model, PromptOptions promptOptions, SessionOptions session)

@@ -68,7 +68,7 @@ final class ExportCommand implements Callable<Integer> {
         Path target = outputPath(out, format);
         PrintStream err = System.err;
         try (Model base = modelSelection.load();
-             Model model = candidateSelection.open(base, sessionSelection.options())) {
+             Model model = candidateSelection.open(base, sessionSelection.options(), modelSelection.finiteCheck)) {
             ModelExport.Result result = ModelExport.write(model, format, target);
             for (String note : result.notes()) {
                 err.println("note: " + note);

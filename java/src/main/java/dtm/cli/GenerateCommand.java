@@ -69,7 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         PrintStream out = System.out;
         try (Model base = modelSelection.load();
-             Model model = candidateSelection.open(base, sessionSelection.options());
+             Model model = candidateSelection.open(base, sessionSelection.options(), modelSelection.finiteCheck);
              Session session = model.newSession(sessionSelection.options())) {
             int[] promptTokens = model.tokenizer().encode(prompt, true);
             long start = System.nanoTime();

@@ -91,7 +91,7 @@ final class PerplexityCommand implements Callable<Integer> {
         Path file = textOrDefault(text);
         PrintStream out = System.out;
         try (Model base = modelSelection.load();
-             Model model = candidateSelection.open(base, sessionSelection.options());
+             Model model = candidateSelection.open(base, sessionSelection.options(), modelSelection.finiteCheck);
              ProgressBars bars = ProgressBars.forOption(progress)) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             PerplexityResult r = TextPerplexity.ofFile(model, file, ctx, run);
