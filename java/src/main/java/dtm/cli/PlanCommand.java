@@ -58,7 +58,7 @@ final class PlanCommand extends StudyCommand {
     boolean noPruning;
 
     @Option(names = "--fdt-threshold", paramLabel = "V",
-            description = "int8: the FDT_75 the combined candidate must keep (default: 90 % of N, rounded up).")
+            description = "int8: the FDT_75 the combined candidate must keep (default: 90 %% of N, rounded up).")
     Integer fdtThreshold;
 
     @Option(names = "--int8-fallback", paramLabel = "SPEC", defaultValue = "none",
