@@ -11,6 +11,7 @@
 #include "compress/component_match.h"
 #include "compress/compress.h"
 #include "core/error.h"
+#include "core/version.h"
 #include "dtm/dtm.h"
 #include "export/gguf_export.h"
 #include "export/hf_export.h"
@@ -97,7 +98,7 @@ const char * dtm_status_name(int32_t status) {
     }
 }
 
-const char * dtm_version(void) { return "0.1.0"; }
+const char * dtm_version(void) { return dtm::kVersion; }
 
 int32_t dtm_cpu_best_isa(void) { return dtm::cpu::best_isa(); }
 

@@ -16,7 +16,18 @@
 namespace dtm {
 
 AtomicFile::AtomicFile(const std::string & path) : path_(path) {
-    std::string pattern = path + ".tmp-XXXXXX";
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) {
+        // Never rename over a device node, FIFO or directory; through a symbolic link, replace
+        // the file it points to and keep the link.
+        if (!S_ISREG(st.st_mode)) fail(DTM_ERR_IO, "'%s' is not a regular file; refusing to replace it", path.c_str());
+        char * real = ::realpath(path.c_str(), nullptr);
+        if (real != nullptr) {
+            path_ = real;
+            ::free(real);
+        }
+    }
+    std::string pattern = path_ + ".tmp-XXXXXX";
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
     fd_ = ::mkstemp(buffer.data());

@@ -7,6 +7,7 @@
 
 #include "compress/block_quant_linear.h"
 #include "core/error.h"
+#include "core/version.h"
 #include "export/tied_head.h"
 #include "model/model.h"
 
@@ -175,6 +176,7 @@ uint64_t export_gguf(const Model & model, const GgufVocabulary & vocabulary, con
 
     gguf::Writer w;
     w.add_string("general.architecture", "llama");
+    w.add_string(kWriterKey, kWriterValue);
     if (!name.empty()) w.add_string("general.name", name);
     w.add_uint32("llama.context_length", uint32_t(c.max_seq_len));
     w.add_uint32("llama.embedding_length", uint32_t(c.dim));

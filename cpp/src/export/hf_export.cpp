@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/version.h"
 #include "export/tied_head.h"
 #include "kernels/cpu/quant_math.h"
 #include "model/hf_checkpoint.h"
@@ -244,7 +245,7 @@ uint64_t export_hf(const Model & model, const std::string & dir) {
     if (any_int8) config["quantization_config"] = quantization_config(ignored);
 
     const std::string weights_path = dir + "/model.safetensors";
-    write_safetensors(weights_path, out.views, {{"format", "pt"}});
+    write_safetensors(weights_path, out.views, {{"format", "pt"}, {kWriterKey, kWriterValue}});
     const std::string config_text = config.dump(2) + "\n";
     write_file_atomically(dir + "/config.json", config_text);
     return uint64_t(std::filesystem::file_size(weights_path)) + config_text.size();

@@ -18,6 +18,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/version.h"
 #include "kernels/cpu/quant_math.h"
 #include "model/memory_check.h"
 #include "model/model.h"
@@ -810,7 +811,7 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
         model.classifier().dense_weights(head.data());
         out.add("lm_head.weight", {c.vocab_size, c.dim}, std::move(head));
     }
-    write_safetensors(dir + "/" + kSingleFile, out.views, {{"format", "pt"}});
+    write_safetensors(dir + "/" + kSingleFile, out.views, {{"format", "pt"}, {kWriterKey, kWriterValue}});
     write_file_atomically(dir + "/" + kConfigFile, hf_config_json(c));
 }
 

@@ -121,12 +121,14 @@ class MetricsCliTest {
         assertEquals(1, err().strip().lines().count(), err());
         assertArrayEquals(before, Files.readAllBytes(ref));
 
-        Files.write(ref, new byte[] {1, 2, 3});
+        byte[] damaged = before.clone();             // a reference still, by its magic bytes, but damaged
+        damaged[damaged.length - 1] ^= 1;
+        Files.write(ref, damaged);
         console.resetErr();
         assertEquals(1, Main.run("reference", "--out", ref.toString(), "--count", "2", "--prompt-tokens", "8",
                 "-n", "4"));
         assertTrue(err().contains("refusing reference file"), err());
-        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(ref));
+        assertArrayEquals(damaged, Files.readAllBytes(ref));
         assertEquals(0, Main.run("reference", "--out", ref.toString(), "--count", "2", "--prompt-tokens", "8",
                 "-n", "4", "--refresh"), err());
         assertTrue(dtm.metrics.Reference.load(ref).sampleCount() == 2);

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Atomic replacement: the new content or the old file, never a half file, never a leftover. */
 class AtomicFilesTest {
@@ -46,6 +47,28 @@ class AtomicFilesTest {
         assertSame(failure, thrown);
         assertEquals("old", Files.readString(file));
         assertEquals(List.of("model.bin"), names());
+    }
+
+    @Test
+    void aFifoOrADirectoryIsNeverReplaced() throws IOException, InterruptedException {
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.writeString(fifo, "x"));
+        assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+        assertTrue(Files.exists(fifo) && !Files.isRegularFile(fifo));
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        assertThrows(IOException.class, () -> AtomicFiles.writeString(sub, "x"));
+        assertTrue(Files.isDirectory(sub));
+        assertEquals(List.of("fifo", "sub"), names());
+    }
+
+    @Test
+    void aSymbolicLinkStaysALinkAndItsFileIsReplaced() throws IOException {
+        Path file = Files.writeString(dir.resolve("plan.json"), "old");
+        Path link = Files.createSymbolicLink(dir.resolve("link.json"), file);
+        AtomicFiles.writeString(link, "new");
+        assertTrue(Files.isSymbolicLink(link));
+        assertEquals("new", Files.readString(file));
     }
 
     private List<String> names() throws IOException {

@@ -4,11 +4,14 @@ import dtm.model.Component;
 import dtm.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code dtm compress}: applies a plan to a base and writes the candidate file. */
@@ -45,29 +48,34 @@ final class CompressCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ForceOption force;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
         if (!candidateSelection.compresses()) {
             throw new IllegalArgumentException("nothing to compress: give --plan FILE or --compress PATTERN=SPEC");
         }
+        Path target = OutputGuard.of(spec, force, List.of("--out"), modelSelection.defaultInputs())
+                .check(out, OutputKind.CANDIDATE);
         PrintStream err = System.err;
         try (Model base = modelSelection.load();
              Model candidate = candidateSelection.open(base, promptOptions, sessionSelection.options(),
                      modelSelection.finiteCheck)) {
-            candidate.exportCandidate(out, base);
-            long before = 0;
-            long after = 0;
+            candidate.exportCandidate(target, base);
             int changed = 0;
             for (int i = 0; i < candidate.components().size(); i++) {
                 Component b = base.components().get(i);
                 Component c = candidate.components().get(i);
-                before += b.storageBytes();
-                after += c.storageBytes();
                 if (b.format() != c.format() || b.sparsity() != c.sparsity() || b.storageBytes() != c.storageBytes()) {
                     changed++;
                 }
             }
-            err.printf("wrote %s: %d component(s) compressed; weights %,d -> %,d bytes%n", out, changed, before, after);
+            err.printf("wrote %s: %d component(s) compressed; weights %,d -> %,d bytes%n", out, changed,
+                    base.storageBytes(), candidate.storageBytes());
         }
         return 0;
     }

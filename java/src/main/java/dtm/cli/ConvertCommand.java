@@ -3,10 +3,13 @@ package dtm.cli;
 import dtm.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code dtm convert}: a model written as a Hugging Face checkpoint directory. */
@@ -27,7 +30,8 @@ import java.util.concurrent.Callable;
 final class ConvertCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
-            description = "Directory to write (created if needed; files in it are replaced).")
+            description = "Directory to write (created if needed). An existing one must be empty or a "
+                    + "checkpoint dtm wrote, unless --force; dtm's files in it are replaced.")
     Path out;
 
     @Mixin
@@ -36,11 +40,19 @@ final class ConvertCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ForceOption force;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
         long start = System.nanoTime();
+        Path target = OutputGuard.of(spec, force, List.of("--out"), modelSelection.defaultInputs())
+                .check(out, OutputKind.CHECKPOINT_DIRECTORY);
         try (Model model = modelSelection.load()) {
-            model.saveHuggingFace(out);
+            model.saveHuggingFace(target);
         }
         System.out.println(out.toAbsolutePath());
         if (common.verbose) {

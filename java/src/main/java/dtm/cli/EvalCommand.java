@@ -1,5 +1,6 @@
 package dtm.cli;
 
+import dtm.data.AtomicFiles;
 import dtm.metrics.Aggregates;
 import dtm.metrics.EvaluationOptions;
 import dtm.metrics.EvaluationResult;
@@ -18,11 +19,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -98,9 +96,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--csv", paramLabel = "FILE", description = "Also write one CSV row per sample to FILE.")
     Path csv;
 
-    @Option(names = "--progress", negatable = true,
-            description = "Draw a progress bar on stderr (default: when stderr is a terminal).")
-    Boolean progress;
+    @Mixin
+    ProgressOption progress;
 
     @Mixin
     CandidateSelection candidateSelection;
@@ -117,6 +114,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ForceOption force;
+
     @Spec
     CommandSpec spec;
 
@@ -129,11 +129,13 @@ final class EvalCommand implements Callable<Integer> {
         }
         boolean optionsGiven = PromptOptions.NAMES.stream()
                 .anyMatch(name -> spec.commandLine().getParseResult().hasMatchedOption(name));
+        OutputGuard guard = OutputGuard.of(spec, force, List.of("--csv"), ModelSelection.defaultInputs(base));
+        Path csvTarget = csv != null ? guard.check(csv, OutputKind.SAMPLE_CSV) : null;
         PrintStream out = System.out;
         try (Model baseModel = ModelSelection.load(base, baseTokenizer, finiteCheck);
              Model cand = candidateSelection.open(baseModel, promptOptions, sessionSelection.options(),
                      finiteCheck);
-             ProgressBars bars = ProgressBars.forOption(progress)) {
+             ProgressDisplay bars = progress.open()) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             ReferenceResolver.Resolved ref = ReferenceResolver.resolve(baseModel, promptOptions, reference, refresh,
                     optionsGiven, run, System.err);
@@ -141,7 +143,8 @@ final class EvalCommand implements Callable<Integer> {
             EvaluationResult result = ref.reference().evaluate(cand, options);
             bars.close();
             if (csv != null) {
-                writeCsv(result, csv);
+                guard.and(new OutputGuard.Input("the reference", ref.file())).check(csv, OutputKind.SAMPLE_CSV);
+                writeCsv(result, csvTarget);
             }
             if (json) {
                 com.fasterxml.jackson.databind.node.ObjectNode root =
@@ -204,17 +207,20 @@ final class EvalCommand implements Callable<Integer> {
         return q == Math.rint(q) ? Long.toString((long) q) : Double.toString(q);
     }
 
+    /** The header line of the per-sample CSV (by which an earlier one is recognized). */
+    static final String SAMPLE_CSV_HEADER =
+            "index,prompt_tokens,n,fdt,sdt,sdt_share,top1_agreement,nll,perplexity,delta_p,kl";
+
     /** One row per sample; a non-finite value is NaN / Inf / -Inf, the KL of KL mode none an empty field. */
     static void writeCsv(EvaluationResult r, Path file) throws IOException {
         boolean kl = r.klMode() != KlMode.NONE;
-        try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            w.write("index,prompt_tokens,n,fdt,sdt,sdt_share,top1_agreement,nll,perplexity,delta_p,kl\n");
-            for (SampleMetrics s : r.samples()) {
-                w.write(s.index() + "," + s.promptTokens() + "," + s.n() + "," + s.fdt() + "," + s.sdt() + ","
-                        + MetricText.csv(s.sdtShare()) + "," + MetricText.csv(s.top1Agreement()) + ","
-                        + MetricText.csv(s.nll()) + "," + MetricText.csv(s.perplexity()) + ","
-                        + MetricText.csv(s.deltaP()) + "," + (kl ? MetricText.csv(s.kl()) : "") + "\n");
-            }
+        StringBuilder w = new StringBuilder(SAMPLE_CSV_HEADER).append('\n');
+        for (SampleMetrics s : r.samples()) {
+            w.append(s.index() + "," + s.promptTokens() + "," + s.n() + "," + s.fdt() + "," + s.sdt() + ","
+                    + MetricText.csv(s.sdtShare()) + "," + MetricText.csv(s.top1Agreement()) + ","
+                    + MetricText.csv(s.nll()) + "," + MetricText.csv(s.perplexity()) + ","
+                    + MetricText.csv(s.deltaP()) + "," + (kl ? MetricText.csv(s.kl()) : "") + "\n");
         }
+        AtomicFiles.writeString(file, w.toString());
     }
 }

@@ -6,7 +6,9 @@ import dtm.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
 import java.io.IOException;
@@ -14,6 +16,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code dtm export}: a model or candidate as GGUF (llama.cpp) or a Hugging Face checkpoint (transformers, vLLM). */
@@ -63,9 +66,17 @@ final class ExportCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ForceOption force;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
-        Path target = outputPath(out, format);
+        Path target = OutputGuard.of(spec, force, List.of("--out"), modelSelection.defaultInputs())
+                .check(outputPath(out, format), format == ExportFormat.GGUF ? OutputKind.GGUF
+                        : OutputKind.CHECKPOINT_DIRECTORY);
         PrintStream err = System.err;
         try (Model base = modelSelection.load();
              Model model = candidateSelection.open(base, sessionSelection.options(), modelSelection.finiteCheck)) {

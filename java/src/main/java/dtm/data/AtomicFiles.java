@@ -61,6 +61,12 @@ public final class AtomicFiles {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(content, "content");
         Path target = file.toAbsolutePath();
+        if (Files.exists(target)) {
+            if (!Files.isRegularFile(target)) {
+                throw new IOException(target + " is not a regular file; refusing to replace it");
+            }
+            target = target.toRealPath(); // through a symbolic link: the link stays, its file is replaced
+        }
         Path dir = target.getParent();
         Path part = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
         try {
