@@ -7,7 +7,14 @@ import picocli.CommandLine.ParseResult;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.FileSystemLoopException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.NotLinkException;
 
 /**
  * Entry point of the {@code dtm} command. Exit codes: 0 success, 1 an error (a one-line
@@ -58,6 +65,8 @@ public final class Main {
         String message;
         if (shown instanceof NoSuchFileException) {
             message = "no such file: " + shown.getMessage();
+        } else if (shown instanceof FileSystemException fs && fs.getReason() == null) {
+            message = fileProblem(fs) + ": " + fs.getFile() + (fs.getOtherFile() != null ? " -> " + fs.getOtherFile() : "");
         } else if (shown instanceof DtmException || shown instanceof IOException
                 || shown instanceof IllegalArgumentException || shown instanceof IllegalStateException) {
             message = shown.getMessage();
@@ -69,6 +78,24 @@ public final class Main {
         }
         int newline = message.indexOf('\n');
         return newline < 0 ? message : message.substring(0, newline);
+    }
+
+    /** What went wrong with a file, for an exception that names only the path. */
+    private static String fileProblem(FileSystemException e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        } else if (e instanceof FileAlreadyExistsException) {
+            return "a file is in the way (it exists)";
+        } else if (e instanceof NotDirectoryException) {
+            return "not a directory";
+        } else if (e instanceof DirectoryNotEmptyException) {
+            return "directory not empty";
+        } else if (e instanceof NotLinkException) {
+            return "not a symbolic link";
+        } else if (e instanceof FileSystemLoopException) {
+            return "symbolic links loop";
+        }
+        return "cannot use the file";
     }
 
     private static boolean verbose(ParseResult parsed) {

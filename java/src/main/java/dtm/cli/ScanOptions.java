@@ -3,6 +3,7 @@ package dtm.cli;
 import dtm.metrics.RunOptions;
 import dtm.model.Compression;
 import dtm.scan.Scan;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -57,9 +58,8 @@ final class ScanOptions {
                     + "(default: ${DEFAULT-VALUE}).")
     int calibrationCount;
 
-    @Option(names = "--progress", negatable = true,
-            description = "Draw progress bars with ETA on stderr (default: when stderr is a terminal).")
-    Boolean progress;
+    @Mixin
+    ProgressOption progress;
 
     /** The settings parsed. */
     List<Compression> compressions() {

@@ -1,5 +1,6 @@
 package dtm.cli;
 
+import dtm.engine.Engine;
 import dtm.engine.Isa;
 import dtm.model.SessionOptions;
 import picocli.CommandLine.ITypeConverter;
@@ -9,7 +10,8 @@ import picocli.CommandLine.TypeConversionException;
 /** --threads and --isa: how a session computes. */
 final class SessionSelection {
     @Option(names = "--threads", paramLabel = "T",
-            description = "Worker threads (default: all CPUs).")
+            description = "Worker threads (default: all CPUs); at most 4 per CPU, and at least 64 are "
+                    + "always allowed.")
     int threads;
 
     @Option(names = "--isa", paramLabel = "ISA", converter = IsaConverter.class,
@@ -20,6 +22,11 @@ final class SessionSelection {
     SessionOptions options() {
         if (threads < 0) {
             throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
+        }
+        int max = Engine.maxThreads();
+        if (threads > max) {
+            throw new IllegalArgumentException("--threads must be at most " + max + " (4 per CPU, at least 64) on "
+                    + "this machine, got " + threads);
         }
         return SessionOptions.defaults().withThreads(threads).withIsa(isa);
     }

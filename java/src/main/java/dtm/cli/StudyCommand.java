@@ -51,6 +51,9 @@ abstract class StudyCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ForceOption force;
+
     @Spec
     CommandSpec spec;
 
@@ -75,6 +78,15 @@ abstract class StudyCommand implements Callable<Integer> {
      */
     abstract List<String> writeExtras(Model base, PlanStudy.Result result) throws IOException;
 
+    /** The command line as typed after "dtm", e.g. "dtm plan --sparsity 0.1" (originalArgs holds "plan"). */
+    static String commandLine(CommandSpec spec) {
+        CommandSpec root = spec;
+        while (root.parent() != null) {
+            root = root.parent();
+        }
+        return "dtm " + String.join(" ", root.commandLine().getParseResult().originalArgs());
+    }
+
     /** Adds what the report should say about the subclass's own options. */
     void addMetadata(Map<String, String> metadata) {
     }
@@ -86,10 +98,12 @@ abstract class StudyCommand implements Callable<Integer> {
         PruningSearch.Schedule pruning = pruning();
         boolean optionsGiven = PromptOptions.NAMES.stream()
                 .anyMatch(name -> spec.commandLine().getParseResult().hasMatchedOption(name));
+        OutputGuard.of(spec, force, List.of("--out"), modelSelection.defaultInputs())
+                .check(scanOptions.out, OutputKind.REPORT_DIRECTORY);
         PrintStream out = System.out;
         long start = System.nanoTime();
         try (Model base = modelSelection.load();
-             ProgressBars bars = ProgressBars.forOption(scanOptions.progress)) {
+             ProgressDisplay bars = scanOptions.progress.open()) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             ReferenceResolver.Resolved ref = ReferenceResolver.resolve(base, promptOptions, scanOptions.reference,
                     scanOptions.refresh, optionsGiven, run, System.err);
@@ -105,8 +119,7 @@ abstract class StudyCommand implements Callable<Integer> {
             bars.close();
             List<String> extras = writeExtras(base, result);
             Map<String, String> metadata = new LinkedHashMap<>();
-            metadata.put("command", "dtm " + spec.name() + " "
-                    + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+            metadata.put("command", commandLine(spec));
             metadata.put("reference file", ref.file() + (ref.generated()
                     ? String.format(Locale.ROOT, " (generated in %.1f s)", ref.seconds()) : " (cached)"));
             metadata.put("engine", Engine.version() + ", kernel path " + (sessionSelection.isa.name()

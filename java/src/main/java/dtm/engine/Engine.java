@@ -30,6 +30,14 @@ public final class Engine {
         return Dtm.dtm_version().getString(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The most worker threads a session or a compression accepts (dtm_max_threads): 4 per online
+     * CPU, at least 64. More threads never compute faster than one per CPU.
+     */
+    public static int maxThreads() {
+        return Dtm.dtm_max_threads();
+    }
+
     /** The best kernel path this CPU supports (never {@link Isa#AUTO}). */
     public static Isa bestIsa() {
         return Isa.ofCode(Dtm.dtm_cpu_best_isa());
