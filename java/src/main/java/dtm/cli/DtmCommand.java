@@ -3,6 +3,7 @@ package dtm.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.util.concurrent.Callable;
@@ -33,6 +34,11 @@ public final class DtmCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Option(names = "--device", paramLabel = "DEVICE",
+            description = "Device for the command that follows: cpu (the default) or cuda:N ('dtm info' lists "
+                    + "this build's and machine's); the command's own --device wins.")
+    String device;
 
     @Override
     public Integer call() {

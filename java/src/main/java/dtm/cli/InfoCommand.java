@@ -2,6 +2,7 @@ package dtm.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dtm.engine.Device;
 import dtm.engine.Engine;
 import dtm.engine.Isa;
 import dtm.model.Component;
@@ -16,6 +17,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -60,6 +62,7 @@ final class InfoCommand implements Callable<Integer> {
                     }
                 }
                 engine.put("supportedIsas", supported);
+                engine.put("devices", Engine.devices());
                 Map<String, Object> root = new LinkedHashMap<>();
                 root.put("engine", engine);
                 root.put("model", model.path().toString());
@@ -71,6 +74,10 @@ final class InfoCommand implements Callable<Integer> {
             }
             ModelConfig c = model.config();
             out.printf("engine      %s (best kernel path: %s)%n", Engine.version(), Engine.bestIsa());
+            for (Device d : Engine.devices()) {
+                out.printf("device      %-8s %s%s%n", d.name(), d.description(), d.memoryBytes() > 0
+                        ? String.format(Locale.ROOT, ", %.1f GiB", d.memoryBytes() / (double) (1L << 30)) : "");
+            }
             out.printf("model       %s%n", model.path());
             out.printf("shape       dim %d, hidden %d, %d layers, %d heads (%d kv), head dim %d%n",
                     c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.headDim());

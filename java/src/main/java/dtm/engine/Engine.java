@@ -4,6 +4,8 @@ import dtm.bindings.Dtm;
 import org.bytedeco.javacpp.Loader;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Facts about the native engine as a whole: its version and the instruction sets this CPU
@@ -36,6 +38,21 @@ public final class Engine {
      */
     public static int maxThreads() {
         return Dtm.dtm_max_threads();
+    }
+
+    /** The devices this build and machine can run, the CPU first (dtm_n_devices, dtm_device). */
+    public static List<Device> devices() {
+        int n = Dtm.dtm_n_devices();
+        List<Device> devices = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            try (Dtm.dtm_device_info info = new Dtm.dtm_device_info()) {
+                Errors.check(Dtm.dtm_device(i, info), () -> "cannot describe a device");
+                devices.add(new Device(info.name().getString(StandardCharsets.UTF_8),
+                        info.description().getString(StandardCharsets.UTF_8),
+                        info.memory_bytes(), info.compute_units()));
+            }
+        }
+        return List.copyOf(devices);
     }
 
     /** The best kernel path this CPU supports (never {@link Isa#AUTO}). */

@@ -2,6 +2,7 @@ package dtm.model;
 
 import dtm.bindings.Dtm;
 import dtm.engine.Errors;
+import dtm.engine.Isa;
 import dtm.engine.NativeHandle;
 import dtm.engine.NativeText;
 import org.bytedeco.javacpp.BytePointer;
@@ -209,18 +210,24 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         Objects.requireNonNull(options, "options");
         return call(handle -> {
             Dtm.dtm_session session = new Dtm.dtm_session();
-            try (Dtm.dtm_session_params params = Dtm.dtm_session_default_params()) {
+            try (Dtm.dtm_session_params params = Dtm.dtm_session_default_params();
+                 BytePointer device = NativeText.of(options.device())) {
+                params.device(device);
                 params.n_threads(options.threads());
                 params.isa(options.isa().code());
                 params.max_sequences(options.maxSequences());
                 params.max_batch_tokens(options.maxBatchTokens());
                 Errors.check(Dtm.dtm_session_create(handle, params, session),
-                        () -> "cannot create a session (" + options + ") for " + description());
+                        () -> "cannot create a session on " + options.device()
+                                + (options.isa() != Isa.AUTO ? ", kernel path " + options.isa().cliName() : "")
+                                + (options.threads() != 0 ? ", " + options.threads() + " threads" : "")
+                                + " for " + description());
             }
             int isa = Dtm.dtm_session_isa(session);
             int threads = Dtm.dtm_session_n_threads(session);
+            String device = Dtm.dtm_session_device(session).getString(StandardCharsets.UTF_8);
             retain();
-            return new Session(this, session, isa, threads);
+            return new Session(this, session, isa, threads, device);
         });
     }
 

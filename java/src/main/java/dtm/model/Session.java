@@ -27,14 +27,16 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
     private final ModelConfig config;
     private final Isa isa;
     private final int threads;
+    private final String device;
     private FloatPointer decodeLogits; // (vocab_size), reused by decode; guarded by the handle's lock
 
-    Session(Model model, Dtm.dtm_session handle, int isa, int threads) {
+    Session(Model model, Dtm.dtm_session handle, int isa, int threads, String device) {
         super(handle, "session of " + model.description(), Sharing.ONE_THREAD);
         this.model = model;
         this.config = model.config();
         this.isa = Isa.ofCode(isa);
         this.threads = threads;
+        this.device = device;
     }
 
     /** The model this session computes with. */
@@ -45,6 +47,11 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
     /** The kernel path this session runs (never {@link Isa#AUTO}). */
     public Isa isa() {
         return isa;
+    }
+
+    /** The device this session runs on, e.g. "cpu" (an {@link dtm.engine.Engine#devices()} name). */
+    public String device() {
+        return device;
     }
 
     /** Threads this session computes with. */
