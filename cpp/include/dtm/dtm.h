@@ -88,6 +88,43 @@ DTM_API int32_t dtm_cpu_supports_isa(int32_t isa);
 DTM_API const char * dtm_isa_name(int32_t isa);
 
 /* ------------------------------------------------------------------------ */
+/* Devices (backends)                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A device a session can run on (dtm_session_params.device). The list holds
+ * what this build was compiled with and this machine offers: "cpu" always,
+ * first; "cuda:0", "cuda:1", ... only in a build with the CUDA backend on a
+ * machine with such devices.
+ *
+ * The numeric contract:
+ *  - within one backend and one thread count, results are bitwise
+ *    reproducible: a position's logits and statistics are the same whether
+ *    it was computed in prefill or decoding, in any batch and any chunking
+ *    (on the CPU also on every isa, see dtm_isa above);
+ *  - across backends, logits agree with the CPU path within
+ *    DTM_BACKEND_LOGIT_TOLERANCE (absolute, per logit); statistics derived
+ *    from them (argmax, log p, KL) agree to the same order, and an argmax may
+ *    differ only where the top two logits are closer than that;
+ *  - FDT and SDT of a model against itself are exact on every backend
+ *    (FDT = N, SDT = 0), as the base's reference is made on the backend that
+ *    evaluates against it. */
+#define DTM_BACKEND_LOGIT_TOLERANCE 1e-3f
+
+typedef struct dtm_device_info {
+    char    name[32];         /* what dtm_session_params.device takes: "cpu", "cuda:0" */
+    char    description[128]; /* one line, e.g. "x86-64 CPU, kernels avx512 + VNNI" */
+    int64_t memory_bytes;     /* memory the device has (the CPU: physical RAM); 0 = unknown */
+    int32_t compute_units;    /* the CPU: online CPUs; a GPU: multiprocessors */
+} dtm_device_info;
+
+/* Devices this build and machine can run (>= 1: the CPU is device 0). */
+DTM_API int32_t dtm_n_devices(void);
+
+/* Fills *out with device `index` (0 .. dtm_n_devices() - 1).
+ * INVALID_ARGUMENT for an index out of range or a NULL out. */
+DTM_API int32_t dtm_device(int32_t index, dtm_device_info * out);
+
+/* ------------------------------------------------------------------------ */
 /* Models                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -243,14 +280,20 @@ DTM_API int32_t dtm_max_threads(void);
 
 typedef struct dtm_session_params {
     int32_t n_threads;     /* 0 = all online CPUs; at most dtm_max_threads() */
-    int32_t isa;           /* dtm_isa; 0 = auto */
+    int32_t isa;           /* dtm_isa; 0 = auto (CPU device only) */
     int32_t max_sequences; /* sequences decoded side by side; 0 = 1 */
     int32_t max_batch_tokens; /* tokens per forward chunk when scoring; 0 = 512 */
+    /* appended for backends */
+    const char * device;   /* a dtm_device_info name: "cpu" (the default; NULL = "cpu"),
+                            * "cuda:N" for CUDA device N where the build has a CUDA backend */
 } dtm_session_params;
 
 DTM_API dtm_session_params dtm_session_default_params(void);
 
-/* DTM_ERR_UNSUPPORTED when the requested isa is not available on this CPU;
+/* Checks the device first: DTM_ERR_UNSUPPORTED, with a one-line message naming
+ * it, for a device this build or machine does not have (e.g. "cuda:0" in a
+ * build without CUDA) or a name that is no device at all. Then
+ * DTM_ERR_UNSUPPORTED when the requested isa is not available on this CPU;
  * INVALID_ARGUMENT for n_threads < 0 or > dtm_max_threads(); OUT_OF_MEMORY
  * when the system cannot start another thread (the ones started are stopped
  * first). */
@@ -261,6 +304,10 @@ DTM_API void dtm_session_free(dtm_session * session);
 
 /* The kernel path this session runs (never DTM_ISA_AUTO). */
 DTM_API int32_t dtm_session_isa(const dtm_session * session);
+
+/* The name of the device this session runs on, e.g. "cpu" (a dtm_device_info
+ * name); valid as long as the session. NULL for a NULL session. */
+DTM_API const char * dtm_session_device(const dtm_session * session);
 
 /* Threads this session computes with. */
 DTM_API int32_t dtm_session_n_threads(const dtm_session * session);

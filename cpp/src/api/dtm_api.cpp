@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/handles.h"
+#include "backend/devices.h"
 #include "compress/candidate_file.h"
 #include "compress/component_match.h"
 #include "compress/compress.h"
@@ -107,6 +108,19 @@ int32_t dtm_cpu_supports_isa(int32_t isa) {
 }
 
 const char * dtm_isa_name(int32_t isa) { return dtm::cpu::isa_name(isa); }
+
+int32_t dtm_n_devices(void) { return int32_t(dtm::backend::devices().size()); }
+
+int32_t dtm_device(int32_t index, dtm_device_info * out) {
+    return guarded([&] {
+        require(out, "out");
+        const auto & list = dtm::backend::devices();
+        if (index < 0 || size_t(index) >= list.size()) {
+            dtm::fail(DTM_ERR_INVALID_ARGUMENT, "device index %d is outside [0, %zu)", index, list.size());
+        }
+        *out = list[size_t(index)];
+    });
+}
 
 dtm_model_params dtm_model_default_params(void) {
     dtm_model_params p;
@@ -263,6 +277,7 @@ dtm_session_params dtm_session_default_params(void) {
     p.isa = DTM_ISA_AUTO;
     p.max_sequences = 0;
     p.max_batch_tokens = 0;
+    p.device = "cpu";
     return p;
 }
 
@@ -281,6 +296,10 @@ void dtm_session_free(dtm_session * session) { delete session; }
 
 int32_t dtm_session_isa(const dtm_session * session) {
     return session == nullptr ? DTM_ISA_AUTO : int32_t(session->impl->isa());
+}
+
+const char * dtm_session_device(const dtm_session * session) {
+    return session == nullptr ? nullptr : session->impl->device().c_str();
 }
 
 int32_t dtm_max_threads(void) { return dtm::ThreadPool::max_threads(); }

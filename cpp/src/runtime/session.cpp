@@ -6,6 +6,7 @@
 #include <limits>
 #include <new>
 
+#include "backend/devices.h"
 #include "core/error.h"
 #include "core/fault_injection.h"
 
@@ -32,7 +33,8 @@ void grow(std::vector<T> & v, size_t n) {
 }  // namespace
 
 Session::Session(const Model & model, const dtm_session_params & params)
-    : model_(model),
+    : device_(backend::require_device(params.device)),
+      model_(model),
       cfg_(model.config()),
       kernels_(&cpu::kernels(cpu::resolve_isa(params.isa))),
       pool_(params.n_threads > 0 ? params.n_threads : ThreadPool::hardware_threads()),

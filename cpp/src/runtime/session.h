@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -52,6 +53,7 @@ public:
     Session(const Model & model, const dtm_session_params & params);
 
     const Model & model() const { return model_; }
+    const std::string & device() const { return device_; }
     dtm_isa isa() const { return kernels_->isa; }
     int n_threads() const { return pool_.size(); }
 
@@ -122,6 +124,7 @@ private:
     std::vector<int64_t> check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
                                          int32_t * longest) const;
 
+    std::string device_;  // checked first: a device this build lacks refuses the session
     const Model & model_;
     const ModelConfig & cfg_;
     const cpu::KernelTable * kernels_;
