@@ -159,7 +159,7 @@ std::vector<StoredTensor> BlockQuantLinear::stored_tensors() const {
 void BlockQuantLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
                                ThreadPool & pool, const cpu::KernelTable & kernels) const {
     if (n_tokens <= 0) return;
-    const cpu::QuantKernels & qk = cpu::quant_kernels(kernels);
+    const cpu::QuantKernels & qk = kernels.quant;
     const int64_t rows = w_.rows(), cols = w_.cols(), n_blocks = w_.n_blocks();
 
     // 1. Each token's activations to q8_0 blocks.

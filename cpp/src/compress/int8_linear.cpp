@@ -132,7 +132,7 @@ std::vector<StoredTensor> Int8Linear::stored_tensors() const {
 void Int8Linear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens, ThreadPool & pool,
                          const cpu::KernelTable & kernels) const {
     if (n_tokens <= 0) return;
-    const cpu::QuantKernels & qk = cpu::quant_kernels(kernels);
+    const cpu::QuantKernels & qk = kernels.quant;
     const int64_t rows = w_.rows(), cols = w_.cols();
     const bool with_outliers = format_ == DTM_FORMAT_INT8_OUTLIER;
 

@@ -137,7 +137,7 @@ std::shared_ptr<const SparseLinear> SparseLinear::restore(int64_t rows, int64_t 
 
 void SparseLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens, ThreadPool & pool,
                            const cpu::KernelTable & kernels) const {
-    const cpu::SparseKernels & sk = cpu::sparse_kernels(kernels.isa);
+    const cpu::SparseKernels & sk = kernels.sparse;
     const cpu::SparseView w = w_.view();
     const int64_t n_panels = w.n_panels;
     if (n_tokens <= 0 || n_panels == 0) return;
