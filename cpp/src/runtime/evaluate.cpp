@@ -16,6 +16,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
 #include "runtime/position_stats.h"
+#include "runtime/sample_metrics.h"
 #include "runtime/session.h"
 
 namespace dtm {
@@ -63,18 +64,6 @@ void Session::check_layer_inputs(const LayerInputs & from, uint64_t hash, const 
     }
     from.require_same_prefix(model_);
     if (base) from.require_same_prefix(base->model_);
-}
-
-int32_t Session::pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap) {
-    batch_.clear();
-    int32_t s = first;
-    while (s < in.n_samples && batch_.size() + in.prompt_lens[s] + in.cont_lens[s] - 1 <= cap) {
-        const int64_t start = batch_.size();
-        const int32_t * t = in.tokens + layout.tok_off[size_t(s)];
-        for (int32_t i = 0; i < in.prompt_lens[s] + in.cont_lens[s] - 1; ++i) batch_.add(t[i], i, start);
-        ++s;
-    }
-    return s;
 }
 
 LayerRange Session::chunk_range(const LayerInputs * from, const SampleLayout & layout, int32_t first) const {
@@ -250,25 +239,13 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
 
     // ---- per-sample reductions, in order i = 1..N ----
     for (int32_t smp = 0; smp < n; ++smp) {
-        const int64_t c0 = cont_off[size_t(smp)];
-        const int32_t N = in.cont_lens[smp];
-        int32_t fdt = N, sdt = 0;
-        double nll = 0, dp = 0, klsum = 0;
-        for (int32_t i = 0; i < N; ++i) {
-            const size_t c = size_t(c0 + i);
-            if (diverged[c]) {
-                if (fdt == N) fdt = i;
-                ++sdt;
-            }
-            nll -= lp[c];
-            dp += std::exp(double(lp[c])) - std::exp(double(base_lp[c]));
-            klsum += kl[c];
-        }
-        if (out.fdt) out.fdt[smp] = fdt;
-        if (out.sdt) out.sdt[smp] = sdt;
-        if (out.nll) out.nll[smp] = float(nll / N);
-        if (out.delta_p) out.delta_p[smp] = float(dp / N);  // NaN without base log-probs
-        if (out.kl) out.kl[smp] = float(klsum / N);         // NaN without a base
+        const size_t c0 = size_t(cont_off[size_t(smp)]);
+        const SampleMetrics m = reduce_sample(&diverged[c0], &lp[c0], &base_lp[c0], &kl[c0], in.cont_lens[smp]);
+        if (out.fdt) out.fdt[smp] = m.fdt;
+        if (out.sdt) out.sdt[smp] = m.sdt;
+        if (out.nll) out.nll[smp] = m.nll;
+        if (out.delta_p) out.delta_p[smp] = m.delta_p;  // NaN without base log-probs
+        if (out.kl) out.kl[smp] = m.kl;                 // NaN without a base
     }
     if (out.logprob) std::memcpy(out.logprob, lp.data(), sizeof(float) * size_t(n_cont));
     if (out.base_logprob) std::memcpy(out.base_logprob, base_lp.data(), sizeof(float) * size_t(n_cont));

@@ -86,6 +86,11 @@ public:
     void calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs, InputNorms & norms);
 
 private:
+    // Tokens whose logits are computed together when scoring and generating:
+    // (kHeadBlock, vocab) floats of scratch, enough rows to keep the head's
+    // GEMM efficient.
+    static constexpr int64_t kHeadBlock = 64;
+
     // Runs the layers over the batch; leaves the final-normed hidden states
     // in hidden_ (batch.size(), dim) unless it stops early (forward.cpp).
     void forward_hidden(const TokenBatch & batch, const LayerRange & range = LayerRange());
@@ -120,11 +125,18 @@ private:
     // before that layer as this session's model (and base's, when given).
     void check_layer_inputs(const LayerInputs & from, uint64_t hash, const SampleLayout & layout, int32_t up_to_layer,
                             const Session * base) const;
-    // Packs the fed tokens of samples [first, ...) into batch_, as many whole
-    // samples as fit in cap tokens (at least one: cap >= the longest);
-    // returns the end of the chunk. Sample s starts at batch row
-    // layout.fed_off[s] - layout.fed_off[first].
-    int32_t pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap);
+    // The one sequence packer (scoring, calibration, evaluation): fills
+    // batch_ with whole sequences [first, ...) while they fit in cap tokens
+    // (at least one: cap >= the longest), each sequence at the KV rows from
+    // its offset in the batch. Sequence s is tokens[start[s] .. start[s] +
+    // len_off[s + 1] - len_off[s]). Returns the end of the chunk.
+    int32_t pack_sequences(const int32_t * tokens, const int64_t * start, const int64_t * len_off, int32_t n_seqs,
+                           int32_t first, int64_t cap);
+    // The fed tokens of evaluation samples [first, ...) (prompt + continuation
+    // - 1 each): sample s starts at batch row layout.fed_off[s] - layout.fed_off[first].
+    int32_t pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap) {
+        return pack_sequences(in.tokens, layout.tok_off.data(), layout.fed_off.data(), in.n_samples, first, cap);
+    }
     // The pass over a chunk that starts at sample `first`: from the cached
     // rows of `from` when given, else from the embedding; runs to the end.
     LayerRange chunk_range(const LayerInputs * from, const SampleLayout & layout, int32_t first) const;
