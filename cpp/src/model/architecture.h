@@ -2,8 +2,9 @@
 // runs (the Llama family): which matrices a layer has, what Hugging Face and
 // llama.cpp call them, their shapes from the config, which bias flag covers
 // them, whose rows the RoPE permutation moves and which activations they
-// read. The Hugging Face loader, the model's component list, the input norms
-// of calibration and the GGUF export read this table (and the C API's
+// read. The Hugging Face loader, the llama2.c reader (in its file's tensor
+// order), the model's component list (and so the fingerprint), the input
+// norms of calibration and the GGUF export read this table (and the C API's
 // dtm_component_kind numbers its rows), so a new architecture is a table of
 // its own plus its block function in runtime/forward.cpp.
 #pragma once
