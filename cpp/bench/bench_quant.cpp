@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu_backend.h"
 #include "bench_support.h"
 #include "compress/quantize.h"
 #include "core/thread_pool.h"
@@ -83,7 +84,8 @@ void check_first_token(const dtm::Linear & lin, const Format & f, const Shape & 
                        const std::vector<float> & y) {
     std::vector<float> want(static_cast<size_t>(s.rows));
     dtm::ThreadPool one(1);
-    lin.forward(x.data(), s.cols, want.data(), s.rows, 1, one, dtm::cpu::kernels(DTM_ISA_SCALAR));
+    const dtm::cpu::CpuBackend scalar(one, dtm::cpu::kernels(DTM_ISA_SCALAR));
+    lin.forward(x.data(), s.cols, want.data(), s.rows, 1, scalar);
     if (std::memcmp(want.data(), y.data(), want.size() * sizeof(float)) != 0) {
         std::fprintf(stderr, "MISMATCH %s %s: the first token differs from the scalar reference\n", f.name, s.name);
         std::exit(1);
@@ -114,10 +116,11 @@ void bench_linears(const Options & opt, dtm_isa isa) {
             const double ops = 2.0 * double(s.rows) * double(s.cols) * double(n_tokens);
             for (int n_threads : opt.thread_counts) {
                 dtm::ThreadPool pool(n_threads);
+                const dtm::cpu::CpuBackend backend(pool, kernels);
                 double fp32_time = 0.0;
                 for (size_t i = 0; i < linears.size(); ++i) {
                     const dtm::Linear & lin = *linears[i];
-                    auto call = [&] { lin.forward(x.data(), s.cols, y.data(), s.rows, n_tokens, pool, kernels); };
+                    auto call = [&] { lin.forward(x.data(), s.cols, y.data(), s.rows, n_tokens, backend); };
                     call();
                     check_first_token(lin, kFormats[i], s, x, y);
                     const Timing t = time_per_call(call, opt);

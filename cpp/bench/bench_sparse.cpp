@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu_backend.h"
 #include "bench_support.h"
 #include "compress/prune.h"
 #include "compress/sparse_linear.h"
@@ -82,6 +83,7 @@ int run(const Options & opt) {
 
     for (int n_threads : opt.thread_counts) {
         dtm::ThreadPool pool(n_threads);
+        const dtm::cpu::CpuBackend backend(pool, kernels);
         std::printf("\n== %d thread%s\n", n_threads, n_threads == 1 ? "" : "s");
         std::printf("%-14s %6s %8s %11s %11s %8s %10s\n", "shape", "tokens", "sparsity", "dense us", "sparse us",
                     "ratio", "bytes s/d");
@@ -103,10 +105,10 @@ int run(const Options & opt) {
                     const auto dense = dtm::DenseLinear::from_rows(w.data(), shape.rows, shape.cols);
                     const auto sparse = dtm::compress::SparseLinear::from_rows(w.data(), shape.rows, shape.cols);
                     auto dense_call = [&] {
-                        dense->forward(x.data(), shape.cols, y_dense.data(), shape.rows, n_tokens, pool, kernels);
+                        dense->forward(x.data(), shape.cols, y_dense.data(), shape.rows, n_tokens, backend);
                     };
                     auto sparse_call = [&] {
-                        sparse->forward(x.data(), shape.cols, y_sparse.data(), shape.rows, n_tokens, pool, kernels);
+                        sparse->forward(x.data(), shape.cols, y_sparse.data(), shape.rows, n_tokens, backend);
                     };
                     dense_call();
                     sparse_call();

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu_backend.h"
 #include "compress/quantize.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -106,7 +107,7 @@ Output run(const Linear & lin, const std::vector<float> & x, int64_t ldx, int64_
     const int64_t ldy = lin.rows() + 3;
     Output out{std::vector<float>(static_cast<size_t>(n_tokens * ldy), 12345.0f), ldy};
     ThreadPool pool(threads);
-    lin.forward(x.data(), ldx, out.y.data(), ldy, n_tokens, pool, kernels);
+    lin.forward(x.data(), ldx, out.y.data(), ldy, n_tokens, cpu::CpuBackend(pool, kernels));
     for (int64_t t = 0; t < n_tokens; ++t) {  // the stride's gap is never written
         for (int64_t o = lin.rows(); o < ldy; ++o) EXPECT_EQ(out.y[size_t(t * ldy + o)], 12345.0f);
     }

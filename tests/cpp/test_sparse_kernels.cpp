@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu_backend.h"
 #include "compress/prune.h"
 #include "compress/sparse_linear.h"
 #include "core/error.h"
@@ -261,10 +262,10 @@ TEST_P(SparsePath, ForwardBitwiseEqualsDense) {
             std::vector<float> x = random_floats(size_t(n_tokens * ldx), uint32_t(n_tokens));
             if (n_tokens > 2) x[size_t(ldx)] = 0.0f, x[size_t(2 * ldx)] = -0.0f;  // products of +-0
             Output want(n_tokens, c.rows, ldy);
-            dense->forward(x.data(), ldx, want.y.data(), ldy, n_tokens, one, *kt_);
+            dense->forward(x.data(), ldx, want.y.data(), ldy, n_tokens, cpu::CpuBackend(one, *kt_));
             for (ThreadPool * pool : {&one, &two}) {
                 Output got(n_tokens, c.rows, ldy);
-                sparse->forward(x.data(), ldx, got.y.data(), ldy, n_tokens, *pool, *kt_);
+                sparse->forward(x.data(), ldx, got.y.data(), ldy, n_tokens, cpu::CpuBackend(*pool, *kt_));
                 ASSERT_TRUE(same_bits(got.written(), want.written()))
                     << c.rows << "x" << c.cols << " @" << c.sparsity << ", " << n_tokens << " tokens, "
                     << pool->size() << " threads";
@@ -294,8 +295,8 @@ TEST_P(SparsePath, EmptyRowsAllZeroAndWideMatrix) {
         for (int64_t n_tokens : {1, 3, 4, 20}) {
             const std::vector<float> x = random_floats(size_t(n_tokens * mx.cols), uint32_t(n_tokens));
             Output want(n_tokens, mx.rows, mx.rows), got(n_tokens, mx.rows, mx.rows);
-            dense->forward(x.data(), mx.cols, want.y.data(), mx.rows, n_tokens, pool, *kt_);
-            sparse->forward(x.data(), mx.cols, got.y.data(), mx.rows, n_tokens, pool, *kt_);
+            dense->forward(x.data(), mx.cols, want.y.data(), mx.rows, n_tokens, cpu::CpuBackend(pool, *kt_));
+            sparse->forward(x.data(), mx.cols, got.y.data(), mx.rows, n_tokens, cpu::CpuBackend(pool, *kt_));
             EXPECT_TRUE(same_bits(got.written(), want.written())) << mx.rows << "x" << mx.cols << ", " << n_tokens;
         }
     }
@@ -316,9 +317,9 @@ TEST_P(SparsePath, NonFiniteActivationsInPrunedColumnsAreSkipped) {
         std::vector<float> x_zero = x;
         for (int64_t t = 0; t < n_tokens; ++t) x[size_t(t * cols + 4)] = kInf, x_zero[size_t(t * cols + 4)] = 0.0f;
         Output got(n_tokens, rows, rows), want(n_tokens, rows, rows), dense_inf(n_tokens, rows, rows);
-        sparse->forward(x.data(), cols, got.y.data(), rows, n_tokens, pool, *kt_);
-        dense->forward(x_zero.data(), cols, want.y.data(), rows, n_tokens, pool, *kt_);
-        dense->forward(x.data(), cols, dense_inf.y.data(), rows, n_tokens, pool, *kt_);
+        sparse->forward(x.data(), cols, got.y.data(), rows, n_tokens, cpu::CpuBackend(pool, *kt_));
+        dense->forward(x_zero.data(), cols, want.y.data(), rows, n_tokens, cpu::CpuBackend(pool, *kt_));
+        dense->forward(x.data(), cols, dense_inf.y.data(), rows, n_tokens, cpu::CpuBackend(pool, *kt_));
         EXPECT_TRUE(same_bits(got.written(), want.written()));
         for (float v : dense_inf.written()) EXPECT_TRUE(std::isnan(v));
 
@@ -327,8 +328,8 @@ TEST_P(SparsePath, NonFiniteActivationsInPrunedColumnsAreSkipped) {
         x[0] = kInf;
         x_zero[0] = 0.0f;
         Output got_inf(n_tokens, rows, rows), want_zero(n_tokens, rows, rows);
-        sparse->forward(x.data(), cols, got_inf.y.data(), rows, n_tokens, pool, *kt_);
-        dense->forward(x_zero.data(), cols, want_zero.y.data(), rows, n_tokens, pool, *kt_);
+        sparse->forward(x.data(), cols, got_inf.y.data(), rows, n_tokens, cpu::CpuBackend(pool, *kt_));
+        dense->forward(x_zero.data(), cols, want_zero.y.data(), rows, n_tokens, cpu::CpuBackend(pool, *kt_));
         const std::vector<float> y = got_inf.written(), y_zero = want_zero.written();
         for (int64_t o = 0; o < rows; ++o) {
             if (w[size_t(o * cols)] != 0.0f) {
@@ -380,8 +381,8 @@ TEST(SparseLinearStorage, StoredTensorsRestoreBitwise) {
         if (rows > 0 && cols > 0) {
             const std::vector<float> x = random_floats(size_t(5 * cols), 2);
             Output y1(5, rows, rows), y2(5, rows, rows);
-            sparse->forward(x.data(), cols, y1.y.data(), rows, 5, pool, best_kernels());
-            back->forward(x.data(), cols, y2.y.data(), rows, 5, pool, best_kernels());
+            sparse->forward(x.data(), cols, y1.y.data(), rows, 5, cpu::CpuBackend(pool, best_kernels()));
+            back->forward(x.data(), cols, y2.y.data(), rows, 5, cpu::CpuBackend(pool, best_kernels()));
             EXPECT_TRUE(same_bits(y2.written(), y1.written()));
         }
     }

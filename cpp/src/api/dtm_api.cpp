@@ -12,6 +12,7 @@
 #include "compress/component_match.h"
 #include "compress/compress.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "core/version.h"
 #include "dtm/dtm.h"
 #include "export/gguf_export.h"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dispatch.h"
@@ -75,6 +76,14 @@ std::string require_device(const char * requested) {
     }
     fail(DTM_ERR_UNSUPPORTED, "device \"%s\" is not a device of this build and machine (devices: %s)", shown.c_str(),
          joined_names().c_str());
+}
+
+std::unique_ptr<Backend> make_backend(const std::string & device, const dtm_session_params & params,
+                                      int32_t max_keys) {
+    if (device != "cpu") fail(DTM_ERR_INTERNAL, "no backend for device \"%s\"", device.c_str());
+    const cpu::KernelTable & kernels = cpu::kernels(cpu::resolve_isa(params.isa));
+    const int n_threads = params.n_threads > 0 ? params.n_threads : ThreadPool::hardware_threads();
+    return std::make_unique<cpu::CpuBackend>(n_threads, kernels, max_keys);
 }
 
 }  // namespace dtm::backend

@@ -1,4 +1,5 @@
 // block_quant_linear.cpp - the q8_0 / q4_0 Linear (block_quant_linear.h).
+#include "backend/cpu/cpu_backend.h"
 #include "compress/block_quant_linear.h"
 
 #include <algorithm>
@@ -157,9 +158,12 @@ std::vector<StoredTensor> BlockQuantLinear::stored_tensors() const {
 }
 
 void BlockQuantLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
-                               ThreadPool & pool, const cpu::KernelTable & kernels) const {
+                               const Backend & backend) const {
+    const cpu::CpuBackend & cpu = cpu::require_cpu(backend, "q8_0/q4_0");
+    ThreadPool & pool = cpu.pool();
+    const cpu::KernelTable & kernels = cpu.kernels();
     if (n_tokens <= 0) return;
-    const cpu::QuantKernels & qk = cpu::quant_kernels(kernels);
+    const cpu::QuantKernels & qk = kernels.quant;
     const int64_t rows = w_.rows(), cols = w_.cols(), n_blocks = w_.n_blocks();
 
     // 1. Each token's activations to q8_0 blocks.

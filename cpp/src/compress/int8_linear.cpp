@@ -1,5 +1,6 @@
 // int8_linear.cpp - the W8A8 int8 Linear, naive and with LLM.int8() outliers
 // (int8_linear.h states the arithmetic).
+#include "backend/cpu/cpu_backend.h"
 #include "compress/int8_linear.h"
 
 #include <algorithm>
@@ -129,10 +130,13 @@ std::vector<StoredTensor> Int8Linear::stored_tensors() const {
     return tensors;
 }
 
-void Int8Linear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens, ThreadPool & pool,
-                         const cpu::KernelTable & kernels) const {
+void Int8Linear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
+                         const Backend & backend) const {
+    const cpu::CpuBackend & cpu = cpu::require_cpu(backend, "int8");
+    ThreadPool & pool = cpu.pool();
+    const cpu::KernelTable & kernels = cpu.kernels();
     if (n_tokens <= 0) return;
-    const cpu::QuantKernels & qk = cpu::quant_kernels(kernels);
+    const cpu::QuantKernels & qk = kernels.quant;
     const int64_t rows = w_.rows(), cols = w_.cols();
     const bool with_outliers = format_ == DTM_FORMAT_INT8_OUTLIER;
 

@@ -66,8 +66,8 @@ public:
     int64_t nonzeros() const override { return nonzeros_; }
     void dense_weights(float * out) const override;
     std::vector<StoredTensor> stored_tensors() const override;
-    void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens, ThreadPool & pool,
-                 const cpu::KernelTable & kernels) const override;
+    void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
+                 const Backend & backend) const override;
 
     float outlier_threshold() const { return threshold_; }  // +inf for INT8
     const cpu::Int8Panels & panels() const { return w_; }

@@ -1,4 +1,5 @@
 // int8_weight_linear.cpp - the weight-only int8 Linear (int8_weight_linear.h).
+#include "backend/cpu/cpu_backend.h"
 #include "compress/int8_weight_linear.h"
 
 #include <cstring>
@@ -53,8 +54,11 @@ std::vector<StoredTensor> Int8WeightLinear::stored_tensors() const {
 }
 
 void Int8WeightLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
-                               ThreadPool & pool, const cpu::KernelTable & kernels) const {
-    const auto matmul = cpu::quant_kernels(kernels).int8_weight_matmul;
+                               const Backend & backend) const {
+    const cpu::CpuBackend & cpu = cpu::require_cpu(backend, "int8-weight");
+    ThreadPool & pool = cpu.pool();
+    const cpu::KernelTable & kernels = cpu.kernels();
+    const auto matmul = kernels.quant.int8_weight_matmul;
     for_each_output_block(pool, w_.n_panels(), n_tokens, [&](int64_t p0, int64_t p1, int64_t t0, int64_t nt) {
         matmul(w_, scale_.data(), x + t0 * ldx, ldx, y + t0 * ldy, ldy, nt, p0, p1);
     });

@@ -1,4 +1,5 @@
 // sparse_linear.cpp - SparseLinear: building, export/restore (CSR tensors), forward.
+#include "backend/cpu/cpu_backend.h"
 #include "compress/sparse_linear.h"
 
 #include <algorithm>
@@ -135,9 +136,12 @@ std::shared_ptr<const SparseLinear> SparseLinear::restore(int64_t rows, int64_t 
         cpu::SparseMatrix::from_csr(rows, cols, offsets.data(), columns.data(), values.data()));
 }
 
-void SparseLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens, ThreadPool & pool,
-                           const cpu::KernelTable & kernels) const {
-    const cpu::SparseKernels & sk = cpu::sparse_kernels(kernels.isa);
+void SparseLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
+                           const Backend & backend) const {
+    const cpu::CpuBackend & cpu = cpu::require_cpu(backend, "sparse");
+    ThreadPool & pool = cpu.pool();
+    const cpu::KernelTable & kernels = cpu.kernels();
+    const cpu::SparseKernels & sk = kernels.sparse;
     const cpu::SparseView w = w_.view();
     const int64_t n_panels = w.n_panels;
     if (n_tokens <= 0 || n_panels == 0) return;

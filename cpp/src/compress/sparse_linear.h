@@ -65,8 +65,8 @@ public:
     int64_t nonzeros() const override { return w_.nonzeros(); }
     void dense_weights(float * out) const override { w_.to_dense(out); }
     std::vector<StoredTensor> stored_tensors() const override;
-    void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens, ThreadPool & pool,
-                 const cpu::KernelTable & kernels) const override;
+    void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
+                 const Backend & backend) const override;
 
     const cpu::SparseMatrix & matrix() const { return w_; }
 

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/version.h"
 #include "export/tied_head.h"
+#include "model/architecture.h"
 #include "model/model.h"
 
 namespace dtm {
@@ -16,10 +17,6 @@ namespace dtm {
 namespace {
 
 using gguf::TensorType;
-
-// llama.cpp's name of a decoder component's tensor, by kind (q, k, v, o, gate, up, down).
-const char * const kLayerTensor[Model::kComponentsPerLayer] = {"attn_q", "attn_k", "attn_v", "attn_output",
-                                                               "ffn_gate", "ffn_up", "ffn_down"};
 
 std::vector<uint8_t> float_bytes(const float * p, int64_t n) {
     std::vector<uint8_t> out(size_t(n) * sizeof(float));
@@ -228,12 +225,12 @@ uint64_t export_gguf(const Model & model, const GgufVocabulary & vocabulary, con
         w.add_tensor(blk + "ffn_norm.weight", TensorType::kF32, {dim}, [&lw, dim] { return float_bytes(lw.mlp_norm, dim); });
         for (int32_t k = 0; k < Model::kComponentsPerLayer; ++k) {
             std::shared_ptr<const Linear> lin = model.layer(l).slot(k);
-            w.add_tensor(blk + kLayerTensor[k] + ".weight", gguf_type_of(lin->format()), {lin->cols(), lin->rows()},
+            w.add_tensor(blk + kLlamaLayer[k].gguf + ".weight", gguf_type_of(lin->format()), {lin->cols(), lin->rows()},
                          [lin] { return matrix_bytes(*lin); });
             if (biases[k]) {
                 const float * b = biases[k];
                 const int64_t rows = lin->rows();
-                w.add_tensor(blk + kLayerTensor[k] + ".bias", TensorType::kF32, {rows}, [b, rows] { return float_bytes(b, rows); });
+                w.add_tensor(blk + kLlamaLayer[k].gguf + ".bias", TensorType::kF32, {rows}, [b, rows] { return float_bytes(b, rows); });
             }
         }
     }

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/version.h"
 #include "kernels/cpu/quant_math.h"
+#include "model/architecture.h"
 #include "model/memory_check.h"
 #include "model/model.h"
 
@@ -216,53 +217,29 @@ std::string layer_tensor(int32_t layer, const char * what) {
     return "model.layers." + std::to_string(layer) + "." + what;
 }
 
-const char * component_module(dtm_component_kind kind) {
-    switch (kind) {
-        case DTM_COMPONENT_Q_PROJ: return "self_attn.q_proj";
-        case DTM_COMPONENT_K_PROJ: return "self_attn.k_proj";
-        case DTM_COMPONENT_V_PROJ: return "self_attn.v_proj";
-        case DTM_COMPONENT_O_PROJ: return "self_attn.o_proj";
-        case DTM_COMPONENT_GATE_PROJ: return "mlp.gate_proj";
-        case DTM_COMPONENT_UP_PROJ: return "mlp.up_proj";
-        case DTM_COMPONENT_DOWN_PROJ: return "mlp.down_proj";
-        default: return nullptr;
-    }
-}
+// The decoder matrices' names, shapes, bias flags and RoPE rows come from
+// the architecture table (model/architecture.h); the head and embedding are
+// (vocab, dim) without bias or permutation.
+bool is_layer_matrix(dtm_component_kind kind) { return kind >= DTM_COMPONENT_Q_PROJ && kind <= DTM_COMPONENT_DOWN_PROJ; }
 
-constexpr dtm_component_kind kLayerKinds[] = {DTM_COMPONENT_Q_PROJ, DTM_COMPONENT_K_PROJ, DTM_COMPONENT_V_PROJ,
-                                              DTM_COMPONENT_O_PROJ, DTM_COMPONENT_GATE_PROJ, DTM_COMPONENT_UP_PROJ,
-                                              DTM_COMPONENT_DOWN_PROJ};
+const char * component_module(dtm_component_kind kind) {
+    return is_layer_matrix(kind) ? layer_matrix(kind).module : nullptr;
+}
 
 // (rows, cols) of a component's matrix.
 std::pair<int64_t, int64_t> matrix_shape(const ModelConfig & c, dtm_component_kind kind) {
-    switch (kind) {
-        case DTM_COMPONENT_Q_PROJ: return {c.q_dim(), c.dim};
-        case DTM_COMPONENT_K_PROJ:
-        case DTM_COMPONENT_V_PROJ: return {c.kv_dim(), c.dim};
-        case DTM_COMPONENT_O_PROJ: return {c.dim, c.q_dim()};
-        case DTM_COMPONENT_GATE_PROJ:
-        case DTM_COMPONENT_UP_PROJ: return {c.hidden_dim, c.dim};
-        case DTM_COMPONENT_DOWN_PROJ: return {c.dim, c.hidden_dim};
-        default: return {c.vocab_size, c.dim};
-    }
+    if (!is_layer_matrix(kind)) return {c.vocab_size, c.dim};
+    const LayerMatrix & m = layer_matrix(kind);
+    return {extent(c, m.rows), extent(c, m.cols)};
 }
 
 bool has_bias(const ModelConfig & c, dtm_component_kind kind) {
-    switch (kind) {
-        case DTM_COMPONENT_Q_PROJ:
-        case DTM_COMPONENT_K_PROJ:
-        case DTM_COMPONENT_V_PROJ: return c.qkv_bias;
-        case DTM_COMPONENT_O_PROJ: return c.o_bias;
-        case DTM_COMPONENT_GATE_PROJ:
-        case DTM_COMPONENT_UP_PROJ:
-        case DTM_COMPONENT_DOWN_PROJ: return c.mlp_bias;
-        default: return false;
-    }
+    return is_layer_matrix(kind) && matrix_has_bias(c, layer_matrix(kind));
 }
 
 // Heads whose rows the RoPE permutation moves (0: none).
 int32_t rope_heads(const ModelConfig & c, dtm_component_kind kind) {
-    return kind == DTM_COMPONENT_Q_PROJ ? c.n_heads : kind == DTM_COMPONENT_K_PROJ ? c.n_kv_heads : 0;
+    return is_layer_matrix(kind) ? matrix_rope_heads(c, layer_matrix(kind)) : 0;
 }
 
 // Every tensor the config implies, with its shape.
@@ -272,7 +249,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
     for (int32_t l = 0; l < c.n_layers; ++l) {
         out.push_back({layer_tensor(l, "input_layernorm.weight"), {c.dim}});
         out.push_back({layer_tensor(l, "post_attention_layernorm.weight"), {c.dim}});
-        for (dtm_component_kind kind : kLayerKinds) {
+        for (const LayerMatrix & m : kLlamaLayer) {
+            const dtm_component_kind kind = m.kind;
             const auto [rows, cols] = matrix_shape(c, kind);
             const std::string module = layer_tensor(l, component_module(kind));
             out.push_back({module + ".weight", {rows, cols}});
@@ -789,8 +767,8 @@ void save_hf_checkpoint(const Model & model, const std::string & dir) {
         const LayerLinears & L = model.layer(l);
         const float * biases[] = {lw.bq, lw.bk, lw.bv, lw.bo, lw.b_gate, lw.b_up, lw.b_down};
         out.add_copy(layer_tensor(l, "input_layernorm.weight"), {c.dim}, lw.attn_norm, c.dim);
-        for (size_t k = 0; k < 7; ++k) {
-            const dtm_component_kind kind = kLayerKinds[k];
+        for (size_t k = 0; k < size_t(kLayerMatrices); ++k) {
+            const dtm_component_kind kind = kLlamaLayer[k].kind;
             const auto [rows, cols] = matrix_shape(c, kind);
             const int32_t heads = rope_heads(c, kind);
             const std::string module = layer_tensor(l, component_module(kind));

@@ -1,3 +1,4 @@
+#include "backend/cpu/cpu_backend.h"
 #include "model/linear.h"
 
 #include <algorithm>
@@ -65,7 +66,10 @@ const StoredTensor & find_stored(const std::vector<StoredTensor> & tensors, cons
 }
 
 void DenseLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
-                          ThreadPool & pool, const cpu::KernelTable & kernels) const {
+                          const Backend & backend) const {
+    const cpu::CpuBackend & cpu = cpu::require_cpu(backend, "fp32");
+    ThreadPool & pool = cpu.pool();
+    const cpu::KernelTable & kernels = cpu.kernels();
     const auto matmul = kernels.matmul;
     for_each_output_block(pool, w_.n_panels(), n_tokens, [&](int64_t p0, int64_t p1, int64_t t0, int64_t nt) {
         matmul(w_, x + t0 * ldx, ldx, y + t0 * ldy, ldy, nt, p0, p1);
@@ -117,7 +121,10 @@ std::shared_ptr<const HalfLinear> HalfLinear::restore(dtm_weight_format format, 
 }
 
 void HalfLinear::forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
-                         ThreadPool & pool, const cpu::KernelTable & kernels) const {
+                         const Backend & backend) const {
+    const cpu::CpuBackend & cpu = cpu::require_cpu(backend, "16-bit");
+    ThreadPool & pool = cpu.pool();
+    const cpu::KernelTable & kernels = cpu.kernels();
     const auto matmul = kernels.matmul_half;
     for_each_output_block(pool, w_.n_panels(), n_tokens, [&](int64_t p0, int64_t p1, int64_t t0, int64_t nt) {
         matmul(w_, x + t0 * ldx, ldx, y + t0 * ldy, ldy, nt, p0, p1);

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "core/lazy.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/packed_matrix.h"
 
 namespace dtm {
 
-class ThreadPool;
 
 // One tensor of a Linear's storage, as a candidate file holds it
 // (compress/candidate_file): the component's name + "." + name is the
@@ -49,11 +49,16 @@ public:
     // bitwise-equal Linear from it (compress/restore.h).
     virtual std::vector<StoredTensor> stored_tensors() const = 0;
 
-    // y (n_tokens, rows) with row stride ldy  =  x (n_tokens, cols), row stride ldx, times W^T.
-    // Each output is computed by exactly one task, in an order that does not
-    // depend on n_tokens, the thread count or which thread runs it.
+    // y (n_tokens, rows) with row stride ldy  =  x (n_tokens, cols), row stride ldx, times W^T,
+    // on `backend` (x and y its memory). Each output is computed by exactly
+    // one task, in an order that does not depend on n_tokens, the thread
+    // count or which thread runs it. Every format holds its CPU layout from
+    // when it is built, and runs on the CPU backend (the thread pool and
+    // kernel table of cpu::CpuBackend); another backend runs a Linear through
+    // its own prepared copy (backend.h), and this throws DTM_ERR_UNSUPPORTED
+    // for it.
     virtual void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
-                         ThreadPool & pool, const cpu::KernelTable & kernels) const = 0;
+                         const Backend & backend) const = 0;
 };
 
 class DenseLinear final : public Linear {
@@ -75,7 +80,7 @@ public:
     void dense_weights(float * out) const override;
     std::vector<StoredTensor> stored_tensors() const override;
     void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
-                 ThreadPool & pool, const cpu::KernelTable & kernels) const override;
+                 const Backend & backend) const override;
     const cpu::PackedMatrix & packed() const { return w_; }
 
 private:
@@ -108,7 +113,7 @@ public:
     void dense_weights(float * out) const override;
     std::vector<StoredTensor> stored_tensors() const override;
     void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
-                 ThreadPool & pool, const cpu::KernelTable & kernels) const override;
+                 const Backend & backend) const override;
     const cpu::PackedHalfMatrix & packed() const { return w_; }
 
 private:

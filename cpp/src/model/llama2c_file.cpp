@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "core/error.h"
+#include "model/architecture.h"
 #include "model/memory_check.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -138,7 +140,7 @@ enum Section {
 };
 
 struct TensorBlock {
-    const char * name;  // Hugging Face name; %d = layer for per-layer blocks
+    std::string name;   // Hugging Face name; %d = layer for per-layer blocks
     uint64_t copies;    // n_layers for per-layer tensors, 1 for global ones, 0 if absent
     uint64_t rows;
     uint64_t cols;
@@ -150,26 +152,31 @@ struct Layout {
     uint64_t total_floats;
 };
 
+// The n_layers matrices of one decoder component, named and shaped as the
+// architecture table says (model/architecture.h).
+TensorBlock matrices(const ModelConfig & c, dtm_component_kind kind) {
+    const LayerMatrix & m = layer_matrix(kind);
+    return {std::string("model.layers.%d.") + m.module, uint64_t(c.n_layers), uint64_t(extent(c, m.rows)),
+            uint64_t(extent(c, m.cols)), 0};
+}
+
 Layout layout_of(const ModelConfig & c) {
     const uint64_t L = uint64_t(c.n_layers);
     const uint64_t dim = uint64_t(c.dim);
-    const uint64_t hidden = uint64_t(c.hidden_dim);
-    const uint64_t q_dim = uint64_t(c.q_dim());
-    const uint64_t kv_dim = uint64_t(c.kv_dim());
     const uint64_t vocab = uint64_t(c.vocab_size);
     const uint64_t half_head = uint64_t(c.head_dim) / 2;
     const uint64_t seq = uint64_t(c.max_seq_len);
     Layout out{{{
         {"model.embed_tokens", 1, vocab, dim, 0},
         {"model.layers.%d.input_layernorm", L, 1, dim, 0},
-        {"model.layers.%d.self_attn.q_proj", L, q_dim, dim, 0},
-        {"model.layers.%d.self_attn.k_proj", L, kv_dim, dim, 0},
-        {"model.layers.%d.self_attn.v_proj", L, kv_dim, dim, 0},
-        {"model.layers.%d.self_attn.o_proj", L, dim, q_dim, 0},
+        matrices(c, DTM_COMPONENT_Q_PROJ),
+        matrices(c, DTM_COMPONENT_K_PROJ),
+        matrices(c, DTM_COMPONENT_V_PROJ),
+        matrices(c, DTM_COMPONENT_O_PROJ),
         {"model.layers.%d.post_attention_layernorm", L, 1, dim, 0},
-        {"model.layers.%d.mlp.gate_proj", L, hidden, dim, 0},  // w1
-        {"model.layers.%d.mlp.down_proj", L, dim, hidden, 0},  // w2
-        {"model.layers.%d.mlp.up_proj", L, hidden, dim, 0},    // w3
+        matrices(c, DTM_COMPONENT_GATE_PROJ),  // w1
+        matrices(c, DTM_COMPONENT_DOWN_PROJ),  // w2
+        matrices(c, DTM_COMPONENT_UP_PROJ),    // w3
         {"model.norm", 1, 1, dim, 0},
         {"freq_cis_real", 1, seq, half_head, 0},
         {"freq_cis_imag", 1, seq, half_head, 0},
@@ -263,7 +270,7 @@ void check_finite_weights(const float * base, const Layout & layout, const std::
             const uint64_t i = first_non_finite(p, per_copy);
             if (i == per_copy) continue;
             char name[128];
-            std::snprintf(name, sizeof(name), b.name, int(copy));
+            std::snprintf(name, sizeof(name), b.name.c_str(), int(copy));
             fail(DTM_ERR_NON_FINITE,
                  "model file '%s': %s in %s at index %" PRIu64 " (row %" PRIu64 ", column %" PRIu64
                  " of %" PRIu64 " x %" PRIu64 ")",

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/fnv.h"
+#include "model/architecture.h"
 #include "model/hf_checkpoint.h"
 
 namespace dtm {
@@ -95,16 +96,12 @@ void Model::list_components() {
     const int64_t dim = c.dim, hidden = c.hidden_dim, qd = c.q_dim(), kvd = c.kv_dim();
     components_.clear();
     for (int32_t l = 0; l < c.n_layers; ++l) {
-        components_.push_back({layer_name(l, "self_attn.q_proj"), DTM_COMPONENT_Q_PROJ, l, qd, dim});
-        components_.push_back({layer_name(l, "self_attn.k_proj"), DTM_COMPONENT_K_PROJ, l, kvd, dim});
-        components_.push_back({layer_name(l, "self_attn.v_proj"), DTM_COMPONENT_V_PROJ, l, kvd, dim});
-        components_.push_back({layer_name(l, "self_attn.o_proj"), DTM_COMPONENT_O_PROJ, l, dim, qd});
-        components_.push_back({layer_name(l, "mlp.gate_proj"), DTM_COMPONENT_GATE_PROJ, l, hidden, dim});
-        components_.push_back({layer_name(l, "mlp.up_proj"), DTM_COMPONENT_UP_PROJ, l, hidden, dim});
-        components_.push_back({layer_name(l, "mlp.down_proj"), DTM_COMPONENT_DOWN_PROJ, l, dim, hidden});
+        for (const LayerMatrix & m : kLlamaLayer) {
+            components_.push_back({layer_name(l, m.module), m.kind, l, extent(c, m.rows), extent(c, m.cols)});
+        }
     }
-    components_.push_back({"model.embed_tokens", DTM_COMPONENT_EMBEDDING, -1, c.vocab_size, dim});
-    components_.push_back({"lm_head", DTM_COMPONENT_LM_HEAD, -1, c.vocab_size, dim});
+    components_.push_back({kEmbeddingModule, DTM_COMPONENT_EMBEDDING, -1, c.vocab_size, dim});
+    components_.push_back({kHeadModule, DTM_COMPONENT_LM_HEAD, -1, c.vocab_size, dim});
 
     // Parameters: every matrix, bias and norm once; a tied head is the embedding.
     int64_t n = 0;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/lazy.h"
+#include "model/architecture.h"
 #include "model/linear.h"
 #include "model/llama2c_file.h"
 #include "model/model_config.h"
@@ -42,7 +43,7 @@ struct LayerLinears {
 class Model {
 public:
     // Components of a decoder layer, in component order: q, k, v, o, gate, up, down.
-    static constexpr int32_t kComponentsPerLayer = 7;
+    static constexpr int32_t kComponentsPerLayer = kLayerMatrices;  // architecture.h
 
     // Loads a llama2.c model and its tokenizer; throws dtm::Error.
     static std::unique_ptr<Model> load_llama2c(const std::string & model_path,

@@ -13,8 +13,10 @@
 #include <cstring>
 #include <limits>
 
+#include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
 #include "runtime/position_stats.h"
+#include "runtime/sample_metrics.h"
 #include "runtime/session.h"
 
 namespace dtm {
@@ -62,18 +64,6 @@ void Session::check_layer_inputs(const LayerInputs & from, uint64_t hash, const 
     }
     from.require_same_prefix(model_);
     if (base) from.require_same_prefix(base->model_);
-}
-
-int32_t Session::pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap) {
-    batch_.clear();
-    int32_t s = first;
-    while (s < in.n_samples && batch_.size() + in.prompt_lens[s] + in.cont_lens[s] - 1 <= cap) {
-        const int64_t start = batch_.size();
-        const int32_t * t = in.tokens + layout.tok_off[size_t(s)];
-        for (int32_t i = 0; i < in.prompt_lens[s] + in.cont_lens[s] - 1; ++i) batch_.add(t[i], i, start);
-        ++s;
-    }
-    return s;
 }
 
 LayerRange Session::chunk_range(const LayerInputs * from, const SampleLayout & layout, int32_t first) const {
@@ -151,12 +141,18 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
         std::memcpy(base_lp.data(), in.base_logprobs, sizeof(float) * size_t(n_cont));
     }
 
-    std::vector<float> hid_c(size_t(kEvalHeadBlock) * cfg_.dim), hid_b;
-    std::vector<float> logits_c(size_t(kEvalHeadBlock) * vocab), logits_b;
+    // The scored rows of a block and their logits, in each session's backend
+    // memory: hid (kEvalHeadBlock, dim), logits (kEvalHeadBlock, vocab).
+    BufferPtr hid_c = backend_->allocate(size_t(kEvalHeadBlock) * cfg_.dim);
+    BufferPtr logits_c = backend_->allocate(size_t(kEvalHeadBlock) * vocab);
+    BufferPtr hid_b, logits_b;
     if (base) {
-        hid_b.resize(hid_c.size());
-        logits_b.resize(logits_c.size());
+        hid_b = base->backend_->allocate(hid_c->size());
+        logits_b = base->backend_->allocate(logits_c->size());
     }
+    // Per scored row of a block: the statistics of both models' logits.
+    std::vector<cpu::RowStats> stats_c(static_cast<size_t>(kEvalHeadBlock)), stats_b(static_cast<size_t>(kEvalHeadBlock));
+    std::vector<float> lse_c(static_cast<size_t>(kEvalHeadBlock)), lse_b(static_cast<size_t>(kEvalHeadBlock));
     // The sessions' buffers before the first pass, which overwrites their
     // streams' cache rows.
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
@@ -198,61 +194,58 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
             const int64_t nr = std::min<int64_t>(kEvalHeadBlock, int64_t(row_batch.size() - r0));
             for (int64_t r = 0; r < nr; ++r) {
                 const size_t src = size_t(row_batch[r0 + size_t(r)]) * cfg_.dim;
-                std::memcpy(&hid_c[size_t(r) * cfg_.dim], &xb_[src], sizeof(float) * size_t(cfg_.dim));
-                if (base) std::memcpy(&hid_b[size_t(r) * cfg_.dim], &base->xb_[src], sizeof(float) * size_t(cfg_.dim));
-            }
-            head_logits(hid_c.data(), nr, logits_c.data());
-            if (base) base->head_logits(hid_b.data(), nr, logits_b.data());
-
-            pool_.parallel_for(nr, [&](int64_t r, int) {
-                const size_t c = size_t(row_cont[r0 + size_t(r)]);
-                const int32_t y = row_target[r0 + size_t(r)];
-                const float * zc = &logits_c[size_t(r) * vocab];
-                const cpu::RowStats sc = kernels_->row_stats(zc, vocab, y);
-                diverged[c] = sc.argmax != y ? 1 : 0;
-                lp[c] = sc.target_logit - sc.logsumexp;
-                if (out.argmax) out.argmax[c] = sc.argmax;
+                backend_->copy(hid_c->data() + size_t(r) * cfg_.dim, hidden_->data() + src, size_t(cfg_.dim));
                 if (base) {
-                    const float * zb = &logits_b[size_t(r) * vocab];
-                    const cpu::RowStats sb = base->kernels_->row_stats(zb, vocab, y);
-                    base_lp[c] = sb.target_logit - sb.logsumexp;
-                    kl[c] = float(kl_exact(zb, sb.logsumexp, zc, sc.logsumexp, vocab));
-                } else if (in.base_top_k > 0) {
-                    const size_t k = size_t(in.base_top_k);
-                    kl[c] = float(kl_top_k(in.base_topk_ids + c * k, in.base_topk_logprobs + c * k,
-                                           in.base_top_k, zc, sc.logsumexp));
+                    base->backend_->copy(hid_b->data() + size_t(r) * cfg_.dim, base->hidden_->data() + src,
+                                         size_t(cfg_.dim));
                 }
-                if (out.top_k > 0) {
-                    const size_t k = size_t(out.top_k);
-                    int32_t * ids = out.topk_ids + c * k;
-                    top_k_ids(zc, vocab, out.top_k, ids);
-                    for (size_t j = 0; j < k; ++j) out.topk_logprobs[c * k + j] = zc[ids[j]] - sc.logsumexp;
+            }
+            head_logits(hid_c->data(), nr, logits_c->data());
+            if (base) base->head_logits(hid_b->data(), nr, logits_b->data());
+
+            // The block's rows are consecutive continuation tokens c0 .. c0 + nr - 1
+            // (samples are packed in order, each continuation whole).
+            const size_t c0 = size_t(row_cont[r0]);
+            const int32_t * targets = &row_target[r0];
+            backend_->row_stats(logits_c->data(), nr, vocab, targets, stats_c.data());
+            for (int64_t r = 0; r < nr; ++r) {
+                const size_t c = c0 + size_t(r);
+                const cpu::RowStats & sc = stats_c[size_t(r)];
+                diverged[c] = sc.argmax != targets[r] ? 1 : 0;
+                lp[c] = sc.target_logit - sc.logsumexp;
+                lse_c[size_t(r)] = sc.logsumexp;
+                if (out.argmax) out.argmax[c] = sc.argmax;
+            }
+            if (base) {
+                base->backend_->row_stats(logits_b->data(), nr, vocab, targets, stats_b.data());
+                for (int64_t r = 0; r < nr; ++r) {
+                    const cpu::RowStats & sb = stats_b[size_t(r)];
+                    base_lp[c0 + size_t(r)] = sb.target_logit - sb.logsumexp;
+                    lse_b[size_t(r)] = sb.logsumexp;
                 }
-            });
+                backend_->kl_exact(logits_b->data(), lse_b.data(), logits_c->data(), lse_c.data(), nr, vocab, &kl[c0]);
+            } else if (in.base_top_k > 0) {
+                const size_t k = size_t(in.base_top_k);
+                backend_->kl_top_k(in.base_topk_ids + c0 * k, in.base_topk_logprobs + c0 * k, in.base_top_k,
+                                   logits_c->data(), lse_c.data(), nr, vocab, &kl[c0]);
+            }
+            if (out.top_k > 0) {
+                const size_t k = size_t(out.top_k);
+                backend_->top_k(logits_c->data(), lse_c.data(), nr, vocab, out.top_k, out.topk_ids + c0 * k,
+                                out.topk_logprobs + c0 * k);
+            }
         }
     }
 
     // ---- per-sample reductions, in order i = 1..N ----
     for (int32_t smp = 0; smp < n; ++smp) {
-        const int64_t c0 = cont_off[size_t(smp)];
-        const int32_t N = in.cont_lens[smp];
-        int32_t fdt = N, sdt = 0;
-        double nll = 0, dp = 0, klsum = 0;
-        for (int32_t i = 0; i < N; ++i) {
-            const size_t c = size_t(c0 + i);
-            if (diverged[c]) {
-                if (fdt == N) fdt = i;
-                ++sdt;
-            }
-            nll -= lp[c];
-            dp += std::exp(double(lp[c])) - std::exp(double(base_lp[c]));
-            klsum += kl[c];
-        }
-        if (out.fdt) out.fdt[smp] = fdt;
-        if (out.sdt) out.sdt[smp] = sdt;
-        if (out.nll) out.nll[smp] = float(nll / N);
-        if (out.delta_p) out.delta_p[smp] = float(dp / N);  // NaN without base log-probs
-        if (out.kl) out.kl[smp] = float(klsum / N);         // NaN without a base
+        const size_t c0 = size_t(cont_off[size_t(smp)]);
+        const SampleMetrics m = reduce_sample(&diverged[c0], &lp[c0], &base_lp[c0], &kl[c0], in.cont_lens[smp]);
+        if (out.fdt) out.fdt[smp] = m.fdt;
+        if (out.sdt) out.sdt[smp] = m.sdt;
+        if (out.nll) out.nll[smp] = m.nll;
+        if (out.delta_p) out.delta_p[smp] = m.delta_p;  // NaN without base log-probs
+        if (out.kl) out.kl[smp] = m.kl;                 // NaN without a base
     }
     if (out.logprob) std::memcpy(out.logprob, lp.data(), sizeof(float) * size_t(n_cont));
     if (out.base_logprob) std::memcpy(out.base_logprob, base_lp.data(), sizeof(float) * size_t(n_cont));

@@ -1,6 +1,7 @@
 #include "runtime/input_norms.h"
 
 #include "core/error.h"
+#include "model/architecture.h"
 
 namespace dtm {
 
@@ -39,14 +40,7 @@ std::vector<float> InputNorms::norms(dtm_component_kind kind, int32_t layer) con
     } else if (kind == DTM_COMPONENT_EMBEDDING || layer < 0 || layer >= config_.n_layers) {
         throw Error(DTM_ERR_INVALID_ARGUMENT, "no calibration norms for this component");
     } else {
-        Slot slot = kAttnIn;
-        switch (kind) {
-            case DTM_COMPONENT_O_PROJ: slot = kAttnOut; break;
-            case DTM_COMPONENT_GATE_PROJ:
-            case DTM_COMPONENT_UP_PROJ: slot = kMlpIn; break;
-            case DTM_COMPONENT_DOWN_PROJ: slot = kMlpHidden; break;
-            default: slot = kAttnIn; break;
-        }
+        const Slot slot = Slot(layer_matrix(kind).input);  // what the matrix reads (architecture.h)
         s = &sums_[size_t(layer * kSlotsPerLayer + slot)];
     }
     std::vector<float> out(s->size());

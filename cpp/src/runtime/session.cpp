@@ -1,43 +1,24 @@
+// session.cpp - the session's run state: its backend, buffers and decoding
+// stream, input validation and the one sequence packer. The drivers are
+// apart: score.cpp, generate.cpp, evaluate.cpp (and layer inputs),
+// calibrate.cpp; the forward pass is forward.cpp.
 #include "runtime/session.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <new>
 
+#include "backend/cpu/cpu_backend.h"
 #include "backend/devices.h"
 #include "core/error.h"
-#include "core/fault_injection.h"
 
 namespace dtm {
-
-namespace {
-// Tokens whose logits are computed together when scoring: (kHeadBlock, vocab)
-// floats of scratch, enough rows to keep the head's GEMM efficient.
-constexpr int64_t kHeadBlock = 64;
-
-// Grows v to at least n elements. On failure (DTM_ERR_OUT_OF_MEMORY) v is
-// as it was: resize() of a vector of floats or ints is all or nothing.
-template <typename T>
-void grow(std::vector<T> & v, size_t n) {
-    if (v.size() < n) {
-        try {
-            fault::allocation_point();
-            v.resize(n);
-        } catch (const std::bad_alloc &) {
-            fail(DTM_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of session buffers", n * sizeof(T));
-        }
-    }
-}
-}  // namespace
 
 Session::Session(const Model & model, const dtm_session_params & params)
     : device_(backend::require_device(params.device)),
       model_(model),
       cfg_(model.config()),
-      kernels_(&cpu::kernels(cpu::resolve_isa(params.isa))),
-      pool_(params.n_threads > 0 ? params.n_threads : ThreadPool::hardware_threads()),
+      backend_(backend::make_backend(device_, params, model.config().max_seq_len)),
       rope_(model.config().max_seq_len, model.config().head_dim, model.config().rope_theta,
             model.config().rope_scaling),
       max_sequences_(params.max_sequences > 0 ? params.max_sequences : 1),
@@ -45,20 +26,35 @@ Session::Session(const Model & model, const dtm_session_params & params)
     if (params.n_threads < 0) fail(DTM_ERR_INVALID_ARGUMENT, "n_threads must be >= 0 (0 = all CPUs), got %d", params.n_threads);
     if (params.max_sequences < 0) fail(DTM_ERR_INVALID_ARGUMENT, "max_sequences must be >= 0, got %d", params.max_sequences);
     if (params.max_batch_tokens < 0) fail(DTM_ERR_INVALID_ARGUMENT, "max_batch_tokens must be >= 0, got %d", params.max_batch_tokens);
-    grow(scores_, size_t(pool_.size()) * size_t(cfg_.max_seq_len));
+}
+
+dtm_isa Session::isa() const {
+    const cpu::CpuBackend * cpu = backend_->cpu();
+    return cpu ? cpu->kernels().isa : DTM_ISA_AUTO;
+}
+
+int Session::n_threads() const {
+    const cpu::CpuBackend * cpu = backend_->cpu();
+    return cpu ? cpu->pool().size() : 1;
+}
+
+void Session::grow(BufferPtr & b, size_t n) {
+    if (!b || b->size() < n) b = backend_->allocate(n);
 }
 
 void Session::ensure_tokens(int64_t n) {
     if (n <= capacity_) return;
     const size_t c = size_t(n);
     grow(x_, c * cfg_.dim);
-    grow(xb_, c * cfg_.dim);
+    grow(xn_, c * cfg_.dim);
     grow(q_, c * cfg_.q_dim());
     grow(k_, c * cfg_.kv_dim());
     grow(v_, c * cfg_.kv_dim());
     grow(att_, c * cfg_.q_dim());
-    grow(hb_, c * cfg_.hidden_dim);
-    grow(hb2_, c * cfg_.hidden_dim);
+    grow(delta_, c * cfg_.dim);
+    grow(gate_, c * cfg_.hidden_dim);
+    grow(up_, c * cfg_.hidden_dim);
+    grow(hidden_, c * cfg_.dim);
     capacity_ = n;
 }
 
@@ -70,11 +66,10 @@ void Session::ensure_kv_rows(int64_t n) {
     // allocation leaves the cache and the stream as they were (the old and
     // the new cache are held together for that moment).
     const size_t total = size_t(cfg_.n_layers) * size_t(n) * size_t(cfg_.kv_dim());
-    std::vector<float> keys, values;
-    grow(keys, total);
-    grow(values, total);
-    key_cache_.swap(keys);
-    value_cache_.swap(values);
+    BufferPtr keys = backend_->allocate(total);
+    BufferPtr values = backend_->allocate(total);
+    key_cache_ = std::move(keys);
+    value_cache_ = std::move(values);
     kv_rows_ = n;
     stream_pos_ = 0;
 }
@@ -93,106 +88,18 @@ void Session::decode(int32_t token, float * logits) {
         fail(DTM_ERR_CONTEXT_OVERFLOW, "the decoding stream is full: %d positions, the model's context",
              cfg_.max_seq_len);
     }
+    // Where host memory is not the backend's, the logits go through logits_.
+    const bool direct = backend_->host_is_device();
+    if (!direct) grow(logits_, size_t(cfg_.vocab_size));
     ensure_tokens(1);
     ensure_kv_rows(cfg_.max_seq_len);
     const int32_t pos = stream_pos_;
     batch_.clear();
     batch_.add(token, pos, 0);
     forward_hidden(batch_);
-    head_logits(xb_.data(), 1, logits);
+    head_logits(hidden_->data(), 1, direct ? logits : logits_->data());
+    if (!direct) backend_->download(logits, logits_->data(), size_t(cfg_.vocab_size));
     stream_pos_ = pos + 1;
-}
-
-void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_lens, int32_t n_prompts,
-                              int32_t n_new, bool stop_at_eos, int32_t * out_tokens, int32_t * out_lens) {
-    if (prompts == nullptr || prompt_lens == nullptr || out_tokens == nullptr || out_lens == nullptr) {
-        fail(DTM_ERR_INVALID_ARGUMENT, "prompts, prompt_lens, out_tokens and out_lens must not be NULL");
-    }
-    if (n_prompts < 1) fail(DTM_ERR_INVALID_ARGUMENT, "no prompts to generate from (n_prompts = %d)", n_prompts);
-    if (n_new < 0) fail(DTM_ERR_INVALID_ARGUMENT, "n_new must be >= 0, got %d", n_new);
-    // Validate everything before computing anything.
-    std::vector<int64_t> offset(size_t(n_prompts) + 1, 0);
-    for (int32_t s = 0; s < n_prompts; ++s) {
-        const int32_t len = prompt_lens[s];
-        if (len < 1) fail(DTM_ERR_INVALID_ARGUMENT, "prompt %d is empty (every prompt needs at least one token, e.g. BOS)", s);
-        if (int64_t(len) + n_new - 1 > cfg_.max_seq_len) {
-            fail(DTM_ERR_CONTEXT_OVERFLOW, "prompt %d has %d tokens; with %d new tokens it needs %lld positions, "
-                 "more than the context of %d", s, len, n_new, (long long)(int64_t(len) + n_new - 1), cfg_.max_seq_len);
-        }
-        offset[size_t(s) + 1] = offset[size_t(s)] + len;
-        for (int32_t i = 0; i < len; ++i) check_token(prompts[offset[size_t(s)] + i], "prompt position", i);
-    }
-    if (n_new == 0) {
-        std::fill(out_lens, out_lens + n_prompts, 0);
-        return;
-    }
-
-    const int32_t vocab = cfg_.vocab_size;
-    const int64_t slot_rows = cfg_.max_seq_len;
-    const int32_t group_size = std::min(n_prompts, max_sequences_);
-    // Every buffer before the first pass: prefill chunks of at most
-    // max_batch_tokens, decoding steps of at most group_size tokens.
-    std::vector<float> last_hidden(size_t(group_size) * size_t(cfg_.dim));
-    grow(logits_, size_t(std::max<int64_t>(group_size, kHeadBlock)) * size_t(vocab));
-    ensure_tokens(std::max<int64_t>(std::min(max_batch_tokens_, offset[size_t(n_prompts)]), group_size));
-    ensure_kv_rows(int64_t(group_size) * slot_rows);
-    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
-
-    for (int32_t g0 = 0; g0 < n_prompts; g0 += group_size) {
-        const int32_t gn = std::min(group_size, n_prompts - g0);
-        // Batched prefill of all prompt tokens of the group, in chunks; keep
-        // the final hidden state of each prompt's last token.
-        batch_.clear();
-        std::vector<int32_t> last_in_batch;  // (slot) of tokens that end a prompt, in batch order
-        auto flush = [&]() {
-            if (batch_.size() == 0) return;
-            forward_hidden(batch_);
-            for (int64_t t = 0; t < batch_.size(); ++t) {
-                const int32_t slot = int32_t(batch_.seq_base[size_t(t)] / slot_rows);
-                if (batch_.pos[size_t(t)] == prompt_lens[g0 + slot] - 1) {
-                    std::memcpy(&last_hidden[size_t(slot) * cfg_.dim], &xb_[size_t(t) * cfg_.dim],
-                                sizeof(float) * size_t(cfg_.dim));
-                }
-            }
-            batch_.clear();
-        };
-        for (int32_t s = 0; s < gn; ++s) {
-            const int32_t * p = prompts + offset[size_t(g0 + s)];
-            for (int32_t i = 0; i < prompt_lens[g0 + s]; ++i) {
-                batch_.add(p[i], i, int64_t(s) * slot_rows);
-                if (batch_.size() >= max_batch_tokens_) flush();
-            }
-        }
-        flush();
-
-        // Decode step by step; every unfinished sequence advances by one token.
-        std::vector<int32_t> active(static_cast<size_t>(gn));
-        for (int32_t s = 0; s < gn; ++s) { active[size_t(s)] = s; out_lens[g0 + s] = 0; }
-        head_logits(last_hidden.data(), gn, logits_.data());
-        for (int32_t step = 0;; ++step) {
-            std::vector<int32_t> still;
-            batch_.clear();
-            for (size_t a = 0; a < active.size(); ++a) {
-                const int32_t s = active[a];
-                const cpu::RowStats st = kernels_->row_stats(&logits_[a * size_t(vocab)], vocab, -1);
-                int32_t * out = out_tokens + int64_t(g0 + s) * n_new;
-                out[step] = st.argmax;
-                out_lens[g0 + s] = step + 1;
-                // End of text: EOS, or BOS, which llama2.c's models write between
-                // stories (run.c stops there) and no model writes inside a text.
-                const bool end_of_text = st.argmax == cfg_.eos_id || st.argmax == cfg_.bos_id;
-                const bool done = step + 1 == n_new || (stop_at_eos && end_of_text);
-                if (!done) {
-                    still.push_back(s);
-                    batch_.add(st.argmax, prompt_lens[g0 + s] + step, int64_t(s) * slot_rows);
-                }
-            }
-            if (still.empty()) break;
-            active.swap(still);
-            forward_hidden(batch_);
-            head_logits(xb_.data(), batch_.size(), logits_.data());
-        }
-    }
 }
 
 std::vector<int64_t> Session::check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
@@ -214,79 +121,18 @@ std::vector<int64_t> Session::check_sequences(const int32_t * tokens, const int3
     return offset;
 }
 
-void Session::calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs, InputNorms & norms) {
-    int32_t longest = 0;
-    const std::vector<int64_t> offset = check_sequences(tokens, seq_lens, n_seqs, &longest);
-    const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
-    ensure_tokens(std::min(cap, offset[size_t(n_seqs)]));
-    ensure_kv_rows(cap);
-    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
-    struct Reset {  // the recorder is unset however this returns
-        InputNorms *& r;
-        ~Reset() { r = nullptr; }
-    } reset{recorder_};
-    recorder_ = &norms;
-    int32_t s = 0;
-    while (s < n_seqs) {
-        batch_.clear();
-        while (s < n_seqs && batch_.size() + seq_lens[s] <= cap) {
-            const int64_t base = batch_.size();
-            for (int32_t i = 0; i < seq_lens[s]; ++i) batch_.add(tokens[offset[size_t(s)] + i], i, base);
-            ++s;
-        }
-        forward_hidden(batch_);
+int32_t Session::pack_sequences(const int32_t * tokens, const int64_t * start, const int64_t * len_off,
+                                int32_t n_seqs, int32_t first, int64_t cap) {
+    batch_.clear();
+    int32_t s = first;
+    while (s < n_seqs && batch_.size() + (len_off[s + 1] - len_off[s]) <= cap) {
+        const int64_t base = batch_.size();
+        const int32_t * seq = tokens + start[s];
+        const int32_t len = int32_t(len_off[s + 1] - len_off[s]);
+        for (int32_t i = 0; i < len; ++i) batch_.add(seq[i], i, base);
+        ++s;
     }
-}
-
-void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
-                    const dtm_score_outputs & out) {
-    int32_t longest = 0;
-    const std::vector<int64_t> offset = check_sequences(tokens, seq_lens, n_seqs, &longest);
-
-    // Chunks of whole sequences, each chunk at most max(max_batch_tokens, longest) tokens.
-    const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
-    const int32_t vocab = cfg_.vocab_size;
-    std::vector<int64_t> next_token;  // per batch row: the next token of its sequence, or -1
-    next_token.reserve(size_t(std::min(cap, offset[size_t(n_seqs)])));
-    grow(logits_, size_t(kHeadBlock) * size_t(vocab));
-    ensure_tokens(std::min(cap, offset[size_t(n_seqs)]));
-    ensure_kv_rows(cap);
-    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
-
-    int32_t s = 0;
-    while (s < n_seqs) {
-        batch_.clear();
-        next_token.clear();
-        const int64_t first = offset[size_t(s)];
-        while (s < n_seqs && batch_.size() + seq_lens[s] <= cap) {
-            const int64_t base = batch_.size();
-            const int32_t * seq = tokens + offset[size_t(s)];
-            for (int32_t i = 0; i < seq_lens[s]; ++i) {
-                batch_.add(seq[i], i, base);
-                next_token.push_back(i + 1 < seq_lens[s] ? seq[i + 1] : -1);
-            }
-            ++s;
-        }
-        forward_hidden(batch_);
-
-        for (int64_t t0 = 0; t0 < batch_.size(); t0 += kHeadBlock) {
-            const int64_t nt = std::min(kHeadBlock, batch_.size() - t0);
-            head_logits(&xb_[size_t(t0) * cfg_.dim], nt, logits_.data());
-            pool_.parallel_for(nt, [&](int64_t i, int) {
-                const float * row = &logits_[size_t(i) * vocab];
-                const int64_t g = first + t0 + i;  // index into the caller's arrays
-                const int32_t target = int32_t(next_token[size_t(t0 + i)]);
-                const cpu::RowStats st = kernels_->row_stats(row, vocab, target);
-                if (out.argmax) out.argmax[g] = st.argmax;
-                if (out.logsumexp) out.logsumexp[g] = st.logsumexp;
-                if (out.logprob_next) {
-                    out.logprob_next[g] = target < 0 ? std::numeric_limits<float>::quiet_NaN()
-                                                     : st.target_logit - st.logsumexp;
-                }
-                if (out.logits) std::memcpy(out.logits + g * vocab, row, sizeof(float) * size_t(vocab));
-            });
-        }
-    }
+    return s;
 }
 
 }  // namespace dtm

@@ -1,5 +1,6 @@
-// session.h - everything one caller needs to run a model: worker threads,
-// activations, the KV cache and the kernel path.
+// session.h - everything one caller needs to run a model: its backend
+// (backend/backend.h: on the CPU the worker threads and the kernel path), the
+// activations and the KV cache in the backend's memory.
 //
 // Token batches. Every forward call processes a batch of tokens, each with
 // its position in its sequence and the KV-cache row where its sequence's
@@ -16,9 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/thread_pool.h"
+#include "backend/backend.h"
 #include "dtm/dtm.h"
-#include "kernels/cpu/dispatch.h"
 #include "model/model.h"
 #include "runtime/input_norms.h"
 #include "runtime/layer_inputs.h"
@@ -40,11 +40,11 @@ struct TokenBatch {
 // stream of the batch's tokens from there (batch.size() rows of dim) and
 // starts at first_layer. With stop_layer >= 0 it stops before that layer
 // (n_layers: before the final norm) and copies the residual stream
-// entering it to stop_rows.
+// entering it to stop_rows. start_rows and stop_rows are host memory.
 struct LayerRange {
     int32_t first_layer = 0;
     const float * start_rows = nullptr;
-    int32_t stop_layer = -1;     // -1: run to the end (final norm into xb_)
+    int32_t stop_layer = -1;     // -1: run to the end (final norm into hidden_)
     float * stop_rows = nullptr;
 };
 
@@ -54,8 +54,8 @@ public:
 
     const Model & model() const { return model_; }
     const std::string & device() const { return device_; }
-    dtm_isa isa() const { return kernels_->isa; }
-    int n_threads() const { return pool_.size(); }
+    dtm_isa isa() const;   // the CPU backend's kernel path
+    int n_threads() const;
 
     // One-token decoding stream (sequence slot 0).
     void reset() { stream_pos_ = 0; }
@@ -86,10 +86,20 @@ public:
     void calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs, InputNorms & norms);
 
 private:
+    // Tokens whose logits are computed together when scoring and generating:
+    // (kHeadBlock, vocab) floats of scratch, enough rows to keep the head's
+    // GEMM efficient.
+    static constexpr int64_t kHeadBlock = 64;
+
     // Runs the layers over the batch; leaves the final-normed hidden states
-    // in xb_ (batch.size(), dim) unless it stops early.
+    // in hidden_ (batch.size(), dim) unless it stops early (forward.cpp).
     void forward_hidden(const TokenBatch & batch, const LayerRange & range = LayerRange());
-    // Logits of the given rows of xb_ into logits (n, vocab).
+    // One decoder layer over the batch's n rows of x_ (forward.cpp).
+    void decoder_layer(int32_t l, const TokenBatch & batch);
+    // Calibration's hook: the input rows (n, width) of a matrix product, in
+    // backend memory, to the recorder when one is set.
+    void record(int32_t layer, int slot, const float * rows, int64_t n, int32_t width);
+    // Logits (n, vocab) of hidden rows (n, dim), both in backend memory.
     void head_logits(const float * hidden, int64_t n, float * logits);
     // Grow the activations to n tokens and the KV cache to n rows. Each call
     // grows them before its first pass, so that running out of memory
@@ -97,6 +107,9 @@ private:
     // that computes into the cache resets the decoding stream only after that.
     void ensure_tokens(int64_t n);
     void ensure_kv_rows(int64_t n);
+    // Grows b to at least n floats of backend memory (its contents are not
+    // kept); on failure (DTM_ERR_OUT_OF_MEMORY) b is as it was.
+    void grow(BufferPtr & b, size_t n);
     void check_token(int32_t token, const char * where, int64_t index) const;
     // Offsets of the evaluation samples' tokens, continuation tokens and fed
     // tokens (prompt + continuation - 1), n_samples + 1 each; validates them
@@ -112,11 +125,18 @@ private:
     // before that layer as this session's model (and base's, when given).
     void check_layer_inputs(const LayerInputs & from, uint64_t hash, const SampleLayout & layout, int32_t up_to_layer,
                             const Session * base) const;
-    // Packs the fed tokens of samples [first, ...) into batch_, as many whole
-    // samples as fit in cap tokens (at least one: cap >= the longest);
-    // returns the end of the chunk. Sample s starts at batch row
-    // layout.fed_off[s] - layout.fed_off[first].
-    int32_t pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap);
+    // The one sequence packer (scoring, calibration, evaluation): fills
+    // batch_ with whole sequences [first, ...) while they fit in cap tokens
+    // (at least one: cap >= the longest), each sequence at the KV rows from
+    // its offset in the batch. Sequence s is tokens[start[s] .. start[s] +
+    // len_off[s + 1] - len_off[s]). Returns the end of the chunk.
+    int32_t pack_sequences(const int32_t * tokens, const int64_t * start, const int64_t * len_off, int32_t n_seqs,
+                           int32_t first, int64_t cap);
+    // The fed tokens of evaluation samples [first, ...) (prompt + continuation
+    // - 1 each): sample s starts at batch row layout.fed_off[s] - layout.fed_off[first].
+    int32_t pack_samples(const dtm_eval_inputs & in, const SampleLayout & layout, int32_t first, int64_t cap) {
+        return pack_sequences(in.tokens, layout.tok_off.data(), layout.fed_off.data(), in.n_samples, first, cap);
+    }
     // The pass over a chunk that starts at sample `first`: from the cached
     // rows of `from` when given, else from the embedding; runs to the end.
     LayerRange chunk_range(const LayerInputs * from, const SampleLayout & layout, int32_t first) const;
@@ -127,22 +147,29 @@ private:
     std::string device_;  // checked first: a device this build lacks refuses the session
     const Model & model_;
     const ModelConfig & cfg_;
-    const cpu::KernelTable * kernels_;
-    ThreadPool pool_;
+    std::unique_ptr<Backend> backend_;  // made for device_; holds the threads and kernels
     RopeTable rope_;
     int32_t max_sequences_;
     int64_t max_batch_tokens_;
 
-    // Activations, (capacity, width) each.
+    // Activations of a batch of up to capacity_ tokens, one buffer per role
+    // (backend memory, one row per token):
     int64_t capacity_ = 0;
-    std::vector<float> x_, xb_, q_, k_, v_, att_, hb_, hb2_;
+    BufferPtr x_;       // (capacity, dim)     the residual stream
+    BufferPtr xn_;      // (capacity, dim)     rmsnorm(x): input of q, k, v and of gate, up
+    BufferPtr q_;       // (capacity, q_dim)   queries (RoPE'd in place)
+    BufferPtr k_;       // (capacity, kv_dim)  keys of the batch (RoPE'd in place)
+    BufferPtr v_;       // (capacity, kv_dim)  values of the batch
+    BufferPtr att_;     // (capacity, q_dim)   attention output: input of o
+    BufferPtr delta_;   // (capacity, dim)     output of o, then of down: added to x
+    BufferPtr gate_;    // (capacity, hidden)  x Wgate^T, then silu(gate) * up: input of down
+    BufferPtr up_;      // (capacity, hidden)  x Wup^T
+    BufferPtr hidden_;  // (capacity, dim)     rmsnorm(x, final_norm) after the last layer: input of the head
     // KV cache, (layer, kv_rows, kv_dim) each.
     int64_t kv_rows_ = 0;
-    std::vector<float> key_cache_, value_cache_;
-    // Attention scores, (thread, max_seq_len).
-    std::vector<float> scores_;
-    // Logits of a block of tokens, (kHeadBlock, vocab).
-    std::vector<float> logits_;
+    BufferPtr key_cache_, value_cache_;
+    // Logits of a block of tokens, (rows, vocab); grown by the calls that use it.
+    BufferPtr logits_;
 
     int32_t stream_pos_ = 0;
     TokenBatch batch_;

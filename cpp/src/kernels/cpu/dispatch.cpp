@@ -1,4 +1,5 @@
-// dispatch.cpp - run-time choice of the kernel path.
+// dispatch.cpp - run-time choice of the kernel path (the tables themselves
+// are in kernel_tables.cpp).
 //
 // Compiled for baseline x86-64: it must run on any CPU, so it only asks the
 // CPU (cpuid) and the OS (xgetbv: which register state the OS saves on a
@@ -10,10 +11,14 @@
 // (the flags each ISA's files are compiled with, see CMakeLists.txt). VNNI is
 // one more bit: the avx512 path's int8 kernels use it (files *_avx512vnni.cpp)
 // only through the table that says int8_vnni, handed out where the CPU has
-// it and $DTM_NO_VNNI does not turn it off.
+// it and $DTM_NO_VNNI does not turn it off. On a host that is not x86 only
+// the scalar path exists, and none of this is compiled.
 #include "kernels/cpu/dispatch.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define DTM_X86 1
 #include <cpuid.h>
+#endif
 
 #include <cctype>
 #include <cstdlib>
@@ -31,6 +36,7 @@ struct CpuFeatures {
     bool avx512_vnni = false;  // avx512 plus AVX512_VNNI
 };
 
+#if DTM_X86
 // XCR0, the register state the OS saves; only valid when CPUID says OSXSAVE.
 uint64_t read_xcr0() {
     uint32_t eax = 0, edx = 0;
@@ -63,20 +69,26 @@ CpuFeatures detect() {
     f.avx512_vnni = f.avx512 && avx512vnni;
     return f;
 }
+#else
+CpuFeatures detect() { return CpuFeatures(); }  // no x86: the scalar path only
+#endif
 
 const CpuFeatures & features() {
     static const CpuFeatures f = detect();  // thread-safe one-time initialisation
     return f;
 }
 
-const KernelTable kTables[] = {
-    {DTM_ISA_SCALAR, "scalar", &matmul_ref, &row_stats_ref, &attend_ref, &matmul_half_ref, false},
-    {DTM_ISA_AVX2, "avx2", &matmul_avx2, &row_stats_avx2, &attend_avx2, &matmul_half_avx2, false},
-    {DTM_ISA_AVX512, "avx512", &matmul_avx512, &row_stats_avx512, &attend_avx512, &matmul_half_avx512, false},
-};
-// The avx512 path on a CPU with VNNI: the same fp32 kernels, int8 with VNNI.
-const KernelTable kAvx512Vnni = {DTM_ISA_AVX512, "avx512", &matmul_avx512, &row_stats_avx512,
-                                 &attend_avx512, &matmul_half_avx512, true};
+// The table this build has for (isa, int8_vnni); throws if none (a bug, or a
+// build without that path).
+const KernelTable & table_of(dtm_isa isa, bool int8_vnni) {
+    size_t n = 0;
+    const KernelTable * tables = kernel_tables(&n);
+    for (size_t i = 0; i < n; ++i) {
+        if (tables[i].isa == isa && tables[i].int8_vnni == int8_vnni) return tables[i];
+    }
+    fail(DTM_ERR_UNSUPPORTED, "this build has no kernel table for instruction set %s%s", isa_name(isa),
+         int8_vnni ? " with VNNI" : "");
+}
 
 // $DTM_NO_VNNI: "1" turns VNNI off; unset, "" or "0" leaves it on.
 bool vnni_turned_off() {
@@ -152,8 +164,17 @@ void require_isa(int32_t isa) {
 
 const KernelTable & kernels(dtm_isa isa) {
     require_isa(isa);
-    if (isa == DTM_ISA_AVX512 && cpu_has_avx512_vnni() && !vnni_turned_off()) return kAvx512Vnni;
-    return kTables[isa - DTM_ISA_SCALAR];
+    return table_of(isa, isa == DTM_ISA_AVX512 && cpu_has_avx512_vnni() && !vnni_turned_off());
+}
+
+const QuantKernels & quant_kernels(const KernelTable & kernels) { return kernels.quant; }
+
+const QuantKernels & quant_kernels(dtm_isa isa) { return kernels(isa).quant; }
+
+// The sparse kernels do not depend on VNNI, nor on $DTM_NO_VNNI.
+const SparseKernels & sparse_kernels(dtm_isa isa) {
+    require_isa(isa);
+    return table_of(isa, false).sparse;
 }
 
 const char * isa_name(int32_t isa) {

@@ -1,10 +1,21 @@
 // dispatch.h - which kernel path runs: detected once, forceable for tests.
+//
+// A kernel path is one KernelTable: every kernel the engine calls (fp32,
+// 16-bit, int8 / block and sparse products, attention, row statistics) for
+// one instruction set. The tables live in kernel_tables.cpp, one entry per
+// path; a session resolves its table once, when it is created, and passes it
+// down. A new instruction set is one entry there plus its *_<isa>.cpp files
+// (and its feature test in dispatch.cpp).
 #pragma once
+
+#include <cstddef>
 
 #include "dtm/dtm.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/quant_kernels.h"
 #include "kernels/cpu/row_stats.h"
+#include "kernels/cpu/sparse_matmul.h"
 
 namespace dtm::cpu {
 
@@ -20,7 +31,13 @@ struct KernelTable {
     // set only in the avx512 table handed out on a CPU with VNNI while
     // $DTM_NO_VNNI is not 1.
     bool int8_vnni;
+    QuantKernels quant;    // int8 W8A8, int8 weight-only, q8_0 / q4_0 blocks
+    SparseKernels sparse;  // pruned weights (sliced ELL)
 };
+
+// Every kernel table this build has (kernel_tables.cpp): *n entries, at most
+// one per (isa, int8_vnni); only scalar on a host that is not x86.
+const KernelTable * kernel_tables(size_t * n);
 
 // Best ISA of this CPU (detected once, cached; never DTM_ISA_AUTO).
 dtm_isa best_isa();

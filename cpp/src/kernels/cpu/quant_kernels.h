@@ -1,6 +1,7 @@
-// quant_kernels.h - which int8 / block kernels run for a kernel path.
+// quant_kernels.h - the int8 / block kernels of a kernel path: part of the
+// path's KernelTable (dispatch.h, filled in kernel_tables.cpp).
 //
-// The table follows the session's KernelTable (dispatch.h): scalar -> the
+// scalar -> the
 // references; avx2 -> the AVX2 kernels; avx512 -> the AVX-512 VNNI kernels
 // when the table says int8_vnni (the CPU has VNNI and $DTM_NO_VNNI is not 1),
 // else the AVX2 int8 / block kernels (the weight-only kernel and the token
@@ -10,7 +11,6 @@
 #pragma once
 
 #include "dtm/dtm.h"
-#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/int8_gemm.h"
 #include "kernels/cpu/int8_weight_matmul.h"
 #include "kernels/cpu/qblock_gemm.h"
@@ -28,7 +28,9 @@ struct QuantKernels {
     QuantizeTokensQ8_0Fn quantize_tokens_q8_0;  // activations of qblock_gemm
 };
 
-// The int8 / block kernels that go with a kernel table.
+struct KernelTable;
+
+// The int8 / block kernels of a kernel table (kernels.quant).
 const QuantKernels & quant_kernels(const KernelTable & kernels);
 
 // Those of kernels(isa), throwing like it: DTM_ERR_INVALID_ARGUMENT for an

@@ -90,7 +90,8 @@ struct SparseKernels {
     int64_t tile_min_tokens;
 };
 
-// For a concrete ISA the CPU supports; throws dtm::Error otherwise (as
+// Those of the kernel table of a concrete ISA the CPU supports
+// (KernelTable::sparse, dispatch.h); throws dtm::Error otherwise (as
 // require_isa of dispatch.h).
 const SparseKernels & sparse_kernels(dtm_isa isa);
 

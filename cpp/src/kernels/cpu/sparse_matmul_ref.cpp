@@ -1,5 +1,5 @@
-// sparse_matmul_ref.cpp - the portable reference of the sparse products, the
-// token-tile transpose, and the table of sparse kernels per instruction set.
+// sparse_matmul_ref.cpp - the portable reference of the sparse products and
+// the token-tile transpose.
 //
 // For every output: acc = +0; for each stored weight of the row in
 // increasing column k, acc = fmaf(W[o][k], x[t][k], acc); y[t][o] = acc.
@@ -7,10 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 
-#include "core/error.h"
-#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/sparse_matmul.h"
 
 namespace dtm::cpu {
@@ -35,14 +32,6 @@ float row_product(const SparseView & w, int64_t p, int64_t r, XAt xk) {
     }
     return acc;
 }
-
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
-
-const SparseKernels kSparseTables[] = {
-    {DTM_ISA_SCALAR, "scalar", &sparse_gemv_ref, &sparse_tile_ref, kNever},
-    {DTM_ISA_AVX2, "avx2", &sparse_gemv_avx2, &sparse_tile_avx2, 2},
-    {DTM_ISA_AVX512, "avx512", &sparse_gemv_avx512, &sparse_tile_avx512, kNever},
-};
 
 }  // namespace
 
@@ -83,11 +72,6 @@ void transpose_token_tile(const float * x, int64_t ldx, int64_t n_tokens, int64_
             for (int64_t j = 0; j < width; ++j) window[j * kSparseTileTokens] = xr[c * kSparseWindow + j];
         }
     }
-}
-
-const SparseKernels & sparse_kernels(dtm_isa isa) {
-    require_isa(isa);
-    return kSparseTables[isa - DTM_ISA_SCALAR];
 }
 
 }  // namespace dtm::cpu
