@@ -210,6 +210,13 @@ typedef enum dtm_component_kind {
     DTM_COMPONENT_LM_HEAD   = 8  /* lm_head (the embedding itself when tied) */
 } dtm_component_kind;
 
+/* The Hugging Face name of a component kind, from the engine's one
+ * description of the architecture: the module under "model.layers.N." for a
+ * decoder matrix ("self_attn.q_proj"), the whole name for the embedding
+ * ("model.embed_tokens") and the head ("lm_head"). NULL for a value that is
+ * no dtm_component_kind. */
+DTM_API const char * dtm_component_kind_hf_name(int32_t kind);
+
 /* How a component is stored and run (see "Compression" below). */
 typedef enum dtm_weight_format {
     DTM_FORMAT_FP32        = 0, /* dense fp32 (pruned matrices below the sparse break-even too) */

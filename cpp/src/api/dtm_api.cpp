@@ -18,6 +18,7 @@
 #include "export/gguf_export.h"
 #include "export/hf_export.h"
 #include "kernels/cpu/dispatch.h"
+#include "model/architecture.h"
 #include "model/hf_checkpoint.h"
 #include "model/model.h"
 #include "runtime/session.h"
@@ -110,6 +111,13 @@ int32_t dtm_cpu_supports_isa(int32_t isa) {
 }
 
 const char * dtm_isa_name(int32_t isa) { return dtm::cpu::isa_name(isa); }
+
+const char * dtm_component_kind_hf_name(int32_t kind) {
+    if (kind >= 0 && kind < dtm::kLayerMatrices) return dtm::kLlamaLayer[kind].module;
+    if (kind == DTM_COMPONENT_EMBEDDING) return dtm::kEmbeddingModule;
+    if (kind == DTM_COMPONENT_LM_HEAD) return dtm::kHeadModule;
+    return nullptr;
+}
 
 int32_t dtm_n_devices(void) { return int32_t(dtm::backend::devices().size()); }
 

@@ -2,24 +2,30 @@ package dtm.model;
 
 import dtm.bindings.Dtm;
 
-/** What a component is ({@code dtm_component_kind}): one weight matrix, named as Hugging Face names it. */
+import java.nio.charset.StandardCharsets;
+
+/**
+ * What a component is ({@code dtm_component_kind}): one weight matrix, named as Hugging Face names
+ * it. The codes come from the generated bindings, the names from the engine's architecture table
+ * (cpp/src/model/architecture.h, through dtm_component_kind_hf_name).
+ */
 public enum ComponentKind {
-    Q_PROJ(Dtm.DTM_COMPONENT_Q_PROJ, "self_attn.q_proj"),
-    K_PROJ(Dtm.DTM_COMPONENT_K_PROJ, "self_attn.k_proj"),
-    V_PROJ(Dtm.DTM_COMPONENT_V_PROJ, "self_attn.v_proj"),
-    O_PROJ(Dtm.DTM_COMPONENT_O_PROJ, "self_attn.o_proj"),
-    GATE_PROJ(Dtm.DTM_COMPONENT_GATE_PROJ, "mlp.gate_proj"),
-    UP_PROJ(Dtm.DTM_COMPONENT_UP_PROJ, "mlp.up_proj"),
-    DOWN_PROJ(Dtm.DTM_COMPONENT_DOWN_PROJ, "mlp.down_proj"),
-    EMBEDDING(Dtm.DTM_COMPONENT_EMBEDDING, "model.embed_tokens"),
-    LM_HEAD(Dtm.DTM_COMPONENT_LM_HEAD, "lm_head");
+    Q_PROJ(Dtm.DTM_COMPONENT_Q_PROJ),
+    K_PROJ(Dtm.DTM_COMPONENT_K_PROJ),
+    V_PROJ(Dtm.DTM_COMPONENT_V_PROJ),
+    O_PROJ(Dtm.DTM_COMPONENT_O_PROJ),
+    GATE_PROJ(Dtm.DTM_COMPONENT_GATE_PROJ),
+    UP_PROJ(Dtm.DTM_COMPONENT_UP_PROJ),
+    DOWN_PROJ(Dtm.DTM_COMPONENT_DOWN_PROJ),
+    EMBEDDING(Dtm.DTM_COMPONENT_EMBEDDING),
+    LM_HEAD(Dtm.DTM_COMPONENT_LM_HEAD);
 
     private final int code;
     private final String hfName;
 
-    ComponentKind(int code, String hfName) {
+    ComponentKind(int code) {
         this.code = code;
-        this.hfName = hfName;
+        this.hfName = Dtm.dtm_component_kind_hf_name(code).getString(StandardCharsets.UTF_8);
     }
 
     /** The C value. */
