@@ -4,8 +4,9 @@
 // them, whose rows the RoPE permutation moves and which activations they
 // read. The Hugging Face loader, the llama2.c reader (in its file's tensor
 // order), the model's component list (and so the fingerprint), the input
-// norms of calibration and the GGUF export read this table (and the C API's
-// dtm_component_kind numbers its rows), so a new architecture is a table of
+// norms of calibration, the GGUF export and (through
+// dtm_component_kind_hf_name) Java's ComponentKind read this table (and the
+// C API's dtm_component_kind numbers its rows), so a new architecture is a table of
 // its own plus its block function in runtime/forward.cpp.
 #pragma once
 
