@@ -2,6 +2,7 @@
 // weights (layout in sparse_matrix.h) from dense rows or from CSR, and back.
 #include "kernels/cpu/sparse_matrix.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -135,7 +136,7 @@ void SparseMatrix::for_each_weight(Fn fn) const {
 }
 
 void SparseMatrix::to_dense(float * w) const {
-    std::memset(w, 0, size_t(rows_ * cols_) * sizeof(float));
+    std::fill_n(w, size_t(rows_ * cols_), 0.0f);  // w may be null for an empty matrix: no memset(nullptr)
     for_each_weight([&](int64_t row, int64_t col, float v) { w[row * cols_ + col] = v; });
 }
 
