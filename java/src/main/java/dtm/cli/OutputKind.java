@@ -2,6 +2,7 @@ package dtm.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dtm.metrics.Reference;
 import dtm.report.ReportWriter;
 import dtm.report.ScanJson;
 
@@ -15,7 +16,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * What a command writes, and how dtm recognizes an earlier output of the same kind, which it
@@ -35,7 +35,7 @@ enum OutputKind {
     REFERENCE("dtm reference file", false) {
         @Override
         boolean isOwn(Path file) throws IOException {
-            return startsWith(file, REFERENCE_MAGIC);
+            return Reference.isReferenceFile(file);
         }
     },
     /** The per-sample CSV of {@code dtm eval --csv}. */
@@ -91,7 +91,6 @@ enum OutputKind {
     /** The metadata key marking a model file dtm wrote (cpp/src/core/version.h). */
     static final String WRITER_KEY = "dtm.writer";
 
-    private static final byte[] REFERENCE_MAGIC = {(byte) 0x89, 'D', 'T', 'M', 'R', 'E', 'F', '\n'};
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Longest safetensors header read when recognizing a file (dtm's are far shorter). */
     private static final long MAX_HEADER_BYTES = 100L << 20;
@@ -118,12 +117,6 @@ enum OutputKind {
 
     /** Whether {@code path}, which exists and is of the right type, is an earlier dtm output of this kind. */
     abstract boolean isOwn(Path path) throws IOException;
-
-    private static boolean startsWith(Path file, byte[] prefix) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            return Arrays.equals(in.readNBytes(prefix.length), prefix);
-        }
-    }
 
     /** The __metadata__ object of a safetensors file, or null when it is none or has none. */
     private static JsonNode safetensorsMetadata(Path file) throws IOException {

@@ -181,6 +181,14 @@ public final class Reference {
      * @throws dtm.errors.CorruptReferenceException the file is not an intact reference
      * @throws IOException                          the file cannot be read
      */
+    /**
+     * Whether {@code file} starts with a reference file's magic bytes (it may still be damaged:
+     * {@link #load} checks the rest).
+     */
+    public static boolean isReferenceFile(Path file) throws IOException {
+        return ReferenceFile.hasMagic(file);
+    }
+
     public static Reference load(Path file) throws IOException {
         return ReferenceFile.read(file);
     }

@@ -184,6 +184,13 @@ final class ReferenceFile {
         return decode(bytes, file);
     }
 
+    /** Whether {@code file} starts with {@link #MAGIC}. */
+    static boolean hasMagic(Path file) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return Arrays.equals(in.readNBytes(MAGIC.length), MAGIC);
+        }
+    }
+
     static Reference decode(byte[] bytes, Path file) {
         int size = bytes.length;
         if (size < PREFIX + CHECKSUM) {
