@@ -12,7 +12,7 @@ void Session::calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
     ensure_tokens(std::min(cap, offset[size_t(n_seqs)]));
     ensure_kv_rows(cap);
-    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
+    run_.stream_pos = 0;  // the passes below overwrite the stream's cache rows
     struct Reset {  // the recorder is unset however this returns
         InputNorms *& r;
         ~Reset() { r = nullptr; }
@@ -20,7 +20,7 @@ void Session::calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_
     recorder_ = &norms;
     for (int32_t s = 0; s < n_seqs;) {
         s = pack_sequences(tokens, offset.data(), offset.data(), n_seqs, s, cap);
-        forward_hidden(batch_);
+        forward_hidden(run_.batch);
     }
 }
 

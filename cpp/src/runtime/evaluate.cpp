@@ -95,14 +95,14 @@ std::unique_ptr<LayerInputs> Session::capture_layer_inputs(const dtm_eval_inputs
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, layout.longest);
     ensure_tokens(std::min(cap, layout.fed_off.back()));
     ensure_kv_rows(cap);
-    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
+    run_.stream_pos = 0;  // the passes below overwrite the stream's cache rows
     for (int32_t s = 0; s < in.n_samples;) {
         const int32_t first = s;
         s = pack_samples(in, layout, first, cap);
         LayerRange range = chunk_range(from, layout, first);
         range.stop_layer = layer;
         range.stop_rows = cache->x.data() + layout.fed_off[size_t(first)] * cfg_.dim;
-        forward_hidden(batch_, range);
+        forward_hidden(run_.batch, range);
     }
     return cache;
 }
@@ -162,9 +162,9 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
     if (base) {
         base->ensure_tokens(chunk_tokens);
         base->ensure_kv_rows(cap);
-        base->stream_pos_ = 0;
+        base->run_.stream_pos = 0;
     }
-    stream_pos_ = 0;
+    run_.stream_pos = 0;
     // Per scored row of the current chunk: its batch row, its index among
     // all continuation tokens, and its target y_i.
     std::vector<int64_t> row_batch, row_cont;
@@ -187,16 +187,16 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
             }
         }
         const LayerRange range = chunk_range(from, layout, first);
-        forward_hidden(batch_, range);
-        if (base) base->forward_hidden(batch_, range);
+        forward_hidden(run_.batch, range);
+        if (base) base->forward_hidden(run_.batch, range);
 
         for (size_t r0 = 0; r0 < row_batch.size(); r0 += kEvalHeadBlock) {
             const int64_t nr = std::min<int64_t>(kEvalHeadBlock, int64_t(row_batch.size() - r0));
             for (int64_t r = 0; r < nr; ++r) {
                 const size_t src = size_t(row_batch[r0 + size_t(r)]) * cfg_.dim;
-                backend_->copy(hid_c->data() + size_t(r) * cfg_.dim, hidden_->data() + src, size_t(cfg_.dim));
+                backend_->copy(hid_c->data() + size_t(r) * cfg_.dim, run_.act.hidden() + src, size_t(cfg_.dim));
                 if (base) {
-                    base->backend_->copy(hid_b->data() + size_t(r) * cfg_.dim, base->hidden_->data() + src,
+                    base->backend_->copy(hid_b->data() + size_t(r) * cfg_.dim, base->run_.act.hidden() + src,
                                          size_t(cfg_.dim));
                 }
             }

@@ -1,6 +1,7 @@
 // forward.cpp - the Llama forward pass over a batch of n tokens, as steps of
-// the session's backend (backend/backend.h). Buffers are the session's, one
-// per role (session.h); every step works on all n rows.
+// the session's backend (backend/backend.h). Buffers are the session's run
+// state, one per role with its shape (run_state.h's Activations); every step
+// works on all n rows.
 //
 //   x  = embedding[token]                                   x (n, dim)
 //   for each layer l:
@@ -28,7 +29,7 @@ void Session::forward_hidden(const TokenBatch & batch, const LayerRange & range)
     ensure_tokens(n);
     const int32_t dim = cfg_.dim;
     Backend & be = *backend_;
-    float * x = x_->data();
+    float * x = run_.act.x();
 
     if (range.start_rows) {
         be.upload(x, range.start_rows, size_t(n) * size_t(dim));
@@ -41,9 +42,9 @@ void Session::forward_hidden(const TokenBatch & batch, const LayerRange & range)
         be.download(range.stop_rows, x, size_t(n) * size_t(dim));
         return;
     }
-    be.rmsnorm(hidden_->data(), x, model_.views().final_norm, n, dim, cfg_.norm_eps);
+    be.rmsnorm(run_.act.hidden(), x, model_.views().final_norm, n, dim, cfg_.norm_eps);
     if (recorder_) {
-        record(-1, 0, hidden_->data(), n, dim);
+        record(-1, 0, run_.act.hidden(), n, dim);
         recorder_->count_tokens(n);
     }
 }
@@ -56,17 +57,11 @@ void Session::decoder_layer(int32_t l, const TokenBatch & batch) {
     const LayerLinears & L = model_.layer(l);
     const AttentionShape shape{cfg_.n_heads, cfg_.n_kv_heads, cfg_.head_dim, cfg_.max_seq_len};
     Backend & be = *backend_;
-    float * x = x_->data();
-    float * xn = xn_->data();
-    float * q = q_->data();
-    float * k = k_->data();
-    float * v = v_->data();
-    float * att = att_->data();
-    float * delta = delta_->data();
-    float * gate = gate_->data();
-    float * up = up_->data();
-    float * key_cache = key_cache_->data() + size_t(l) * size_t(kv_rows_) * kvd;    // (kv_rows, kv_dim)
-    float * value_cache = value_cache_->data() + size_t(l) * size_t(kv_rows_) * kvd;
+    Activations & a = run_.act;
+    float * x = a.x(), * xn = a.xn(), * q = a.q(), * k = a.k(), * v = a.v(), * att = a.att();
+    float * delta = a.delta(), * gate = a.gate(), * up = a.up();
+    float * key_cache = run_.kv.keys(l);      // (kv_rows, kv_dim)
+    float * value_cache = run_.kv.values(l);  // (kv_rows, kv_dim)
 
     // ---- attention ----
     be.rmsnorm(xn, x, lw.attn_norm, n, dim, eps);

@@ -40,34 +40,34 @@ void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_le
     // max_batch_tokens, decoding steps of at most group_size tokens.
     BufferPtr last_hidden = backend_->allocate(size_t(group_size) * size_t(cfg_.dim));  // (group, dim)
     std::vector<cpu::RowStats> stats(static_cast<size_t>(group_size));
-    grow(logits_, size_t(std::max<int64_t>(group_size, kHeadBlock)) * size_t(vocab));
+    grow(*backend_, run_.logits, size_t(std::max<int64_t>(group_size, kHeadBlock)) * size_t(vocab));
     ensure_tokens(std::max<int64_t>(std::min(max_batch_tokens_, offset[size_t(n_prompts)]), group_size));
     ensure_kv_rows(int64_t(group_size) * slot_rows);
-    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
+    run_.stream_pos = 0;  // the passes below overwrite the stream's cache rows
 
     for (int32_t g0 = 0; g0 < n_prompts; g0 += group_size) {
         const int32_t gn = std::min(group_size, n_prompts - g0);
         // Batched prefill of all prompt tokens of the group, in chunks; keep
         // the final hidden state of each prompt's last token.
-        batch_.clear();
+        run_.batch.clear();
         std::vector<int32_t> last_in_batch;  // (slot) of tokens that end a prompt, in batch order
         auto flush = [&]() {
-            if (batch_.size() == 0) return;
-            forward_hidden(batch_);
-            for (int64_t t = 0; t < batch_.size(); ++t) {
-                const int32_t slot = int32_t(batch_.seq_base[size_t(t)] / slot_rows);
-                if (batch_.pos[size_t(t)] == prompt_lens[g0 + slot] - 1) {
-                    backend_->copy(last_hidden->data() + size_t(slot) * cfg_.dim, hidden_->data() + size_t(t) * cfg_.dim,
+            if (run_.batch.size() == 0) return;
+            forward_hidden(run_.batch);
+            for (int64_t t = 0; t < run_.batch.size(); ++t) {
+                const int32_t slot = int32_t(run_.batch.seq_base[size_t(t)] / slot_rows);
+                if (run_.batch.pos[size_t(t)] == prompt_lens[g0 + slot] - 1) {
+                    backend_->copy(last_hidden->data() + size_t(slot) * cfg_.dim, run_.act.hidden() + size_t(t) * cfg_.dim,
                                    size_t(cfg_.dim));
                 }
             }
-            batch_.clear();
+            run_.batch.clear();
         };
         for (int32_t s = 0; s < gn; ++s) {
             const int32_t * p = prompts + offset[size_t(g0 + s)];
             for (int32_t i = 0; i < prompt_lens[g0 + s]; ++i) {
-                batch_.add(p[i], i, int64_t(s) * slot_rows);
-                if (batch_.size() >= max_batch_tokens_) flush();
+                run_.batch.add(p[i], i, int64_t(s) * slot_rows);
+                if (run_.batch.size() >= max_batch_tokens_) flush();
             }
         }
         flush();
@@ -75,11 +75,11 @@ void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_le
         // Decode step by step; every unfinished sequence advances by one token.
         std::vector<int32_t> active(static_cast<size_t>(gn));
         for (int32_t s = 0; s < gn; ++s) { active[size_t(s)] = s; out_lens[g0 + s] = 0; }
-        head_logits(last_hidden->data(), gn, logits_->data());
+        head_logits(last_hidden->data(), gn, run_.logits->data());
         for (int32_t step = 0;; ++step) {
             std::vector<int32_t> still;
-            batch_.clear();
-            backend_->row_stats(logits_->data(), int64_t(active.size()), vocab, nullptr, stats.data());
+            run_.batch.clear();
+            backend_->row_stats(run_.logits->data(), int64_t(active.size()), vocab, nullptr, stats.data());
             for (size_t a = 0; a < active.size(); ++a) {
                 const int32_t s = active[a];
                 const cpu::RowStats & st = stats[a];
@@ -92,13 +92,13 @@ void Session::generate_greedy(const int32_t * prompts, const int32_t * prompt_le
                 const bool done = step + 1 == n_new || (stop_at_eos && end_of_text);
                 if (!done) {
                     still.push_back(s);
-                    batch_.add(st.argmax, prompt_lens[g0 + s] + step, int64_t(s) * slot_rows);
+                    run_.batch.add(st.argmax, prompt_lens[g0 + s] + step, int64_t(s) * slot_rows);
                 }
             }
             if (still.empty()) break;
             active.swap(still);
-            forward_hidden(batch_);
-            head_logits(hidden_->data(), batch_.size(), logits_->data());
+            forward_hidden(run_.batch);
+            head_logits(run_.act.hidden(), run_.batch.size(), run_.logits->data());
         }
     }
 }

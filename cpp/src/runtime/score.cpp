@@ -20,10 +20,10 @@ void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_
     std::vector<int32_t> next_token;  // per batch row: the next token of its sequence, or -1
     next_token.reserve(size_t(std::min(cap, offset[size_t(n_seqs)])));
     std::vector<cpu::RowStats> stats(static_cast<size_t>(kHeadBlock));
-    grow(logits_, size_t(kHeadBlock) * size_t(vocab));
+    grow(*backend_, run_.logits, size_t(kHeadBlock) * size_t(vocab));
     ensure_tokens(std::min(cap, offset[size_t(n_seqs)]));
     ensure_kv_rows(cap);
-    stream_pos_ = 0;  // the passes below overwrite the stream's cache rows
+    run_.stream_pos = 0;  // the passes below overwrite the stream's cache rows
 
     for (int32_t s = 0; s < n_seqs;) {
         const int64_t first = offset[size_t(s)];
@@ -33,12 +33,12 @@ void Session::score(const int32_t * tokens, const int32_t * seq_lens, int32_t n_
             const int32_t * seq = tokens + offset[size_t(s)];
             for (int32_t i = 0; i < seq_lens[s]; ++i) next_token.push_back(i + 1 < seq_lens[s] ? seq[i + 1] : -1);
         }
-        forward_hidden(batch_);
+        forward_hidden(run_.batch);
 
-        for (int64_t t0 = 0; t0 < batch_.size(); t0 += kHeadBlock) {
-            const int64_t nt = std::min(kHeadBlock, batch_.size() - t0);
-            const float * logits = logits_->data();  // (nt, vocab)
-            head_logits(hidden_->data() + size_t(t0) * cfg_.dim, nt, logits_->data());
+        for (int64_t t0 = 0; t0 < run_.batch.size(); t0 += kHeadBlock) {
+            const int64_t nt = std::min(kHeadBlock, run_.batch.size() - t0);
+            const float * logits = run_.logits->data();  // (nt, vocab)
+            head_logits(run_.act.hidden() + size_t(t0) * cfg_.dim, nt, run_.logits->data());
             backend_->row_stats(logits, nt, vocab, &next_token[size_t(t0)], stats.data());
             for (int64_t i = 0; i < nt; ++i) {
                 const int64_t g = first + t0 + i;  // index into the caller's arrays

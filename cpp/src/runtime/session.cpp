@@ -1,5 +1,5 @@
-// session.cpp - the session's run state: its backend, buffers and decoding
-// stream, input validation and the one sequence packer. The drivers are
+// session.cpp - the session: its backend, the decoding stream, input
+// validation and the one sequence packer (its buffers: run_state.h). The drivers are
 // apart: score.cpp, generate.cpp, evaluate.cpp (and layer inputs),
 // calibrate.cpp; the forward pass is forward.cpp.
 #include "runtime/session.h"
@@ -38,42 +38,6 @@ int Session::n_threads() const {
     return cpu ? cpu->pool().size() : 1;
 }
 
-void Session::grow(BufferPtr & b, size_t n) {
-    if (!b || b->size() < n) b = backend_->allocate(n);
-}
-
-void Session::ensure_tokens(int64_t n) {
-    if (n <= capacity_) return;
-    const size_t c = size_t(n);
-    grow(x_, c * cfg_.dim);
-    grow(xn_, c * cfg_.dim);
-    grow(q_, c * cfg_.q_dim());
-    grow(k_, c * cfg_.kv_dim());
-    grow(v_, c * cfg_.kv_dim());
-    grow(att_, c * cfg_.q_dim());
-    grow(delta_, c * cfg_.dim);
-    grow(gate_, c * cfg_.hidden_dim);
-    grow(up_, c * cfg_.hidden_dim);
-    grow(hidden_, c * cfg_.dim);
-    capacity_ = n;
-}
-
-void Session::ensure_kv_rows(int64_t n) {
-    if (n <= kv_rows_) return;
-    // The cache is (layer, rows, kv_dim): growing changes every layer's
-    // offset, so it is allocated anew and the decoding stream starts over.
-    // The new buffers replace the old ones only once both exist, so a failed
-    // allocation leaves the cache and the stream as they were (the old and
-    // the new cache are held together for that moment).
-    const size_t total = size_t(cfg_.n_layers) * size_t(n) * size_t(cfg_.kv_dim());
-    BufferPtr keys = backend_->allocate(total);
-    BufferPtr values = backend_->allocate(total);
-    key_cache_ = std::move(keys);
-    value_cache_ = std::move(values);
-    kv_rows_ = n;
-    stream_pos_ = 0;
-}
-
 void Session::check_token(int32_t token, const char * where, int64_t index) const {
     if (token < 0 || token >= cfg_.vocab_size) {
         fail(DTM_ERR_TOKEN_OUT_OF_RANGE, "token id %d at %s %lld is outside the vocabulary [0, %d)",
@@ -83,23 +47,23 @@ void Session::check_token(int32_t token, const char * where, int64_t index) cons
 
 void Session::decode(int32_t token, float * logits) {
     if (logits == nullptr) fail(DTM_ERR_INVALID_ARGUMENT, "logits buffer is NULL");
-    check_token(token, "decoding position", stream_pos_);
-    if (stream_pos_ >= cfg_.max_seq_len) {
+    check_token(token, "decoding position", run_.stream_pos);
+    if (run_.stream_pos >= cfg_.max_seq_len) {
         fail(DTM_ERR_CONTEXT_OVERFLOW, "the decoding stream is full: %d positions, the model's context",
              cfg_.max_seq_len);
     }
-    // Where host memory is not the backend's, the logits go through logits_.
+    // Where host memory is not the backend's, the logits go through run_.logits.
     const bool direct = backend_->host_is_device();
-    if (!direct) grow(logits_, size_t(cfg_.vocab_size));
+    if (!direct) grow(*backend_, run_.logits, size_t(cfg_.vocab_size));
     ensure_tokens(1);
     ensure_kv_rows(cfg_.max_seq_len);
-    const int32_t pos = stream_pos_;
-    batch_.clear();
-    batch_.add(token, pos, 0);
-    forward_hidden(batch_);
-    head_logits(hidden_->data(), 1, direct ? logits : logits_->data());
-    if (!direct) backend_->download(logits, logits_->data(), size_t(cfg_.vocab_size));
-    stream_pos_ = pos + 1;
+    const int32_t pos = run_.stream_pos;
+    run_.batch.clear();
+    run_.batch.add(token, pos, 0);
+    forward_hidden(run_.batch);
+    head_logits(run_.act.hidden(), 1, direct ? logits : run_.logits->data());
+    if (!direct) backend_->download(logits, run_.logits->data(), size_t(cfg_.vocab_size));
+    run_.stream_pos = pos + 1;
 }
 
 std::vector<int64_t> Session::check_sequences(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs,
@@ -123,13 +87,13 @@ std::vector<int64_t> Session::check_sequences(const int32_t * tokens, const int3
 
 int32_t Session::pack_sequences(const int32_t * tokens, const int64_t * start, const int64_t * len_off,
                                 int32_t n_seqs, int32_t first, int64_t cap) {
-    batch_.clear();
+    run_.batch.clear();
     int32_t s = first;
-    while (s < n_seqs && batch_.size() + (len_off[s + 1] - len_off[s]) <= cap) {
-        const int64_t base = batch_.size();
+    while (s < n_seqs && run_.batch.size() + (len_off[s + 1] - len_off[s]) <= cap) {
+        const int64_t base = run_.batch.size();
         const int32_t * seq = tokens + start[s];
         const int32_t len = int32_t(len_off[s + 1] - len_off[s]);
-        for (int32_t i = 0; i < len; ++i) batch_.add(seq[i], i, base);
+        for (int32_t i = 0; i < len; ++i) run_.batch.add(seq[i], i, base);
         ++s;
     }
     return s;

@@ -1,11 +1,12 @@
 // session.h - everything one caller needs to run a model: its backend
-// (backend/backend.h: on the CPU the worker threads and the kernel path), the
-// activations and the KV cache in the backend's memory.
+// (backend/backend.h: on the CPU the worker threads and the kernel path) and
+// its run state (runtime/run_state.h: the activations and the KV cache in the
+// backend's memory). The drivers are apart, one file each: score.cpp,
+// generate.cpp, evaluate.cpp, calibrate.cpp; the forward pass is forward.cpp.
 //
-// Token batches. Every forward call processes a batch of tokens, each with
-// its position in its sequence and the KV-cache row where its sequence's
-// position 0 lives (seq_base); a token's keys and values go to row
-// seq_base + pos. Scoring packs whole sequences one after another into a
+// Token batches. Every forward call processes a batch of tokens (TokenBatch,
+// run_state.h), each with its position in its sequence and the KV-cache row
+// where its sequence's position 0 lives (seq_base). Scoring packs whole sequences one after another into a
 // chunk (seq_base = the sequence's offset in the chunk); generation gives
 // each sequence a slot of max_seq_len rows (seq_base = slot * max_seq_len).
 // The same per-token code runs in both, so a position's logits are bitwise
@@ -23,17 +24,9 @@
 #include "runtime/input_norms.h"
 #include "runtime/layer_inputs.h"
 #include "runtime/layer_ops.h"
+#include "runtime/run_state.h"
 
 namespace dtm {
-
-struct TokenBatch {
-    std::vector<int32_t> token;     // token id
-    std::vector<int32_t> pos;       // position in its sequence
-    std::vector<int64_t> seq_base;  // KV row of its sequence's position 0
-    void clear() { token.clear(); pos.clear(); seq_base.clear(); }
-    void add(int32_t t, int32_t p, int64_t base) { token.push_back(t); pos.push_back(p); seq_base.push_back(base); }
-    int64_t size() const { return int64_t(token.size()); }
-};
 
 // Where a forward pass starts and stops. By default it embeds the
 // tokens and runs every layer. With start_rows it takes the residual
@@ -58,8 +51,8 @@ public:
     int n_threads() const;
 
     // One-token decoding stream (sequence slot 0).
-    void reset() { stream_pos_ = 0; }
-    int32_t position() const { return stream_pos_; }
+    void reset() { run_.stream_pos = 0; }
+    int32_t position() const { return run_.stream_pos; }
     void decode(int32_t token, float * logits);
 
     void generate_greedy(const int32_t * prompts, const int32_t * prompt_lens, int32_t n_prompts,
@@ -92,24 +85,24 @@ private:
     static constexpr int64_t kHeadBlock = 64;
 
     // Runs the layers over the batch; leaves the final-normed hidden states
-    // in hidden_ (batch.size(), dim) unless it stops early (forward.cpp).
+    // in run_.act.hidden() (batch.size(), dim) unless it stops early (forward.cpp).
     void forward_hidden(const TokenBatch & batch, const LayerRange & range = LayerRange());
-    // One decoder layer over the batch's n rows of x_ (forward.cpp).
+    // One decoder layer over the batch's n rows of run_.act.x() (forward.cpp).
     void decoder_layer(int32_t l, const TokenBatch & batch);
     // Calibration's hook: the input rows (n, width) of a matrix product, in
     // backend memory, to the recorder when one is set.
     void record(int32_t layer, int slot, const float * rows, int64_t n, int32_t width);
     // Logits (n, vocab) of hidden rows (n, dim), both in backend memory.
     void head_logits(const float * hidden, int64_t n, float * logits);
-    // Grow the activations to n tokens and the KV cache to n rows. Each call
-    // grows them before its first pass, so that running out of memory
+    // Grow the activations to n tokens and the KV cache to n rows (a cache
+    // allocated anew restarts the decoding stream). Each driver grows them
+    // before its first pass, so that running out of memory
     // (DTM_ERR_OUT_OF_MEMORY) refuses it with the session as it was; a call
     // that computes into the cache resets the decoding stream only after that.
-    void ensure_tokens(int64_t n);
-    void ensure_kv_rows(int64_t n);
-    // Grows b to at least n floats of backend memory (its contents are not
-    // kept); on failure (DTM_ERR_OUT_OF_MEMORY) b is as it was.
-    void grow(BufferPtr & b, size_t n);
+    void ensure_tokens(int64_t n) { run_.act.ensure(*backend_, cfg_, n); }
+    void ensure_kv_rows(int64_t n) {
+        if (run_.kv.ensure(*backend_, cfg_, n)) run_.stream_pos = 0;
+    }
     void check_token(int32_t token, const char * where, int64_t index) const;
     // Offsets of the evaluation samples' tokens, continuation tokens and fed
     // tokens (prompt + continuation - 1), n_samples + 1 each; validates them
@@ -126,7 +119,7 @@ private:
     void check_layer_inputs(const LayerInputs & from, uint64_t hash, const SampleLayout & layout, int32_t up_to_layer,
                             const Session * base) const;
     // The one sequence packer (scoring, calibration, evaluation): fills
-    // batch_ with whole sequences [first, ...) while they fit in cap tokens
+    // run_.batch with whole sequences [first, ...) while they fit in cap tokens
     // (at least one: cap >= the longest), each sequence at the KV rows from
     // its offset in the batch. Sequence s is tokens[start[s] .. start[s] +
     // len_off[s + 1] - len_off[s]). Returns the end of the chunk.
@@ -152,27 +145,7 @@ private:
     int32_t max_sequences_;
     int64_t max_batch_tokens_;
 
-    // Activations of a batch of up to capacity_ tokens, one buffer per role
-    // (backend memory, one row per token):
-    int64_t capacity_ = 0;
-    BufferPtr x_;       // (capacity, dim)     the residual stream
-    BufferPtr xn_;      // (capacity, dim)     rmsnorm(x): input of q, k, v and of gate, up
-    BufferPtr q_;       // (capacity, q_dim)   queries (RoPE'd in place)
-    BufferPtr k_;       // (capacity, kv_dim)  keys of the batch (RoPE'd in place)
-    BufferPtr v_;       // (capacity, kv_dim)  values of the batch
-    BufferPtr att_;     // (capacity, q_dim)   attention output: input of o
-    BufferPtr delta_;   // (capacity, dim)     output of o, then of down: added to x
-    BufferPtr gate_;    // (capacity, hidden)  x Wgate^T, then silu(gate) * up: input of down
-    BufferPtr up_;      // (capacity, hidden)  x Wup^T
-    BufferPtr hidden_;  // (capacity, dim)     rmsnorm(x, final_norm) after the last layer: input of the head
-    // KV cache, (layer, kv_rows, kv_dim) each.
-    int64_t kv_rows_ = 0;
-    BufferPtr key_cache_, value_cache_;
-    // Logits of a block of tokens, (rows, vocab); grown by the calls that use it.
-    BufferPtr logits_;
-
-    int32_t stream_pos_ = 0;
-    TokenBatch batch_;
+    RunState run_;
     InputNorms * recorder_ = nullptr;  // set only during calibrate()
 };
 
