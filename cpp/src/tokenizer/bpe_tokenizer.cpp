@@ -346,7 +346,10 @@ void check_byte_tokens(const std::vector<std::string> & pieces, const char * pat
 
 }  // namespace
 
-BpeTokenizer BpeTokenizer::load(const std::string & path, int32_t vocab_size) {
+namespace {
+
+// Before the file is opened: a vocabulary no tokenizer.bin can serve.
+void check_vocab_size(const std::string & path, int32_t vocab_size) {
     if (vocab_size <= 0) {
         fail(DTM_ERR_INVALID_ARGUMENT, "tokenizer '%s': vocab_size = %d must be positive",
              path.c_str(), vocab_size);
@@ -356,7 +359,18 @@ BpeTokenizer BpeTokenizer::load(const std::string & path, int32_t vocab_size) {
              "tokenizer '%s': a vocabulary of %d cannot hold the 3 special and 256 byte tokens",
              path.c_str(), vocab_size);
     }
-    const MappedFile file(path);
+}
+
+}  // namespace
+
+BpeTokenizer BpeTokenizer::load(const std::string & path, int32_t vocab_size) {
+    check_vocab_size(path, vocab_size);
+    return load(MappedFile(path), vocab_size);
+}
+
+BpeTokenizer BpeTokenizer::load(const MappedFile & file, int32_t vocab_size) {
+    const std::string & path = file.path();
+    check_vocab_size(path, vocab_size);
     Entries entries = read_entries(file, vocab_size);
     check_byte_tokens(entries.pieces, path.c_str());
     BpeTokenizer t;
