@@ -46,6 +46,7 @@
 // park." ends in 49, the byte token for '.', where SentencePiece has 29889).
 #include "tokenizer/bpe_tokenizer.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstring>
@@ -293,8 +294,13 @@ Entries read_entries(const MappedFile & file, int32_t vocab_size) {
              "tokenizer file '%s': max_token_length = %d is outside [1, %d]", p,
              e.max_token_length, kMaxTokenLength);
     }
-    e.pieces.reserve(size_t(vocab_size));
-    e.scores.reserve(size_t(vocab_size));
+    // Every entry takes at least 8 bytes: a vocab_size the file cannot hold
+    // reserves no more than the file could (the loop below then names the
+    // truncation), not 32 bytes per claimed entry (found by fuzzing:
+    // tests/fuzz/regressions/tokenizer_bin/reserve_trusts_vocab_size.bin).
+    const size_t capacity = std::min(size_t(vocab_size), in.left() / 8);
+    e.pieces.reserve(capacity);
+    e.scores.reserve(capacity);
     for (int32_t id = 0; id < vocab_size; ++id) {
         if (in.left() < 8) {
             fail(DTM_ERR_TOKENIZER_FORMAT,
