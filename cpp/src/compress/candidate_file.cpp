@@ -67,7 +67,11 @@ void export_candidate(const Model & candidate, const Model & base, const std::st
 }
 
 std::unique_ptr<Model> load_candidate(const Model & base, const std::string & path) {
-    SafetensorsFile file(path);
+    return load_candidate(base, SafetensorsFile(path));
+}
+
+std::unique_ptr<Model> load_candidate(const Model & base, const SafetensorsFile & file) {
+    const std::string & path = file.path();
     const auto & meta = file.metadata();
     auto version = meta.find(kVersionKey);
     if (version == meta.end()) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "model/model.h"
+#include "model/safetensors_file.h"
 
 namespace dtm::compress {
 
@@ -24,5 +25,7 @@ void export_candidate(const Model & candidate, const Model & base, const std::st
 // DTM_ERR_IO, DTM_ERR_MODEL_FORMAT (corrupt or foreign file), and
 // DTM_ERR_INVALID_ARGUMENT when the file was made from another base.
 std::unique_ptr<Model> load_candidate(const Model & base, const std::string & path);
+// The same for a safetensors file already read (its path() names it in messages).
+std::unique_ptr<Model> load_candidate(const Model & base, const SafetensorsFile & file);
 
 }  // namespace dtm::compress

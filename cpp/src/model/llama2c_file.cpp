@@ -319,8 +319,13 @@ void embedding_rows(const WeightViews & w, int64_t first, int64_t n, int64_t dim
 }
 
 Llama2cFile load_llama2c(const std::string & path, bool check_finite) {
+    return load_llama2c(std::make_unique<MappedFile>(path), check_finite);
+}
+
+Llama2cFile load_llama2c(std::unique_ptr<MappedFile> file, bool check_finite) {
     Llama2cFile out;
-    out.file = std::make_unique<MappedFile>(path);
+    out.file = std::move(file);
+    const std::string & path = out.file->path();
     const Header header = read_header(*out.file);
     out.config = config_from_header(header, path.c_str());
     const Layout layout = layout_of(out.config);

@@ -91,5 +91,7 @@ struct Llama2cFile {
 // before any weight is read; model/memory_check.h), and when check_finite
 // DTM_ERR_NON_FINITE naming the first tensor with a NaN or infinity.
 Llama2cFile load_llama2c(const std::string & path, bool check_finite);
+// The same for a file already mapped (or bytes in memory, MappedFile::from_bytes).
+Llama2cFile load_llama2c(std::unique_ptr<MappedFile> file, bool check_finite);
 
 }  // namespace dtm

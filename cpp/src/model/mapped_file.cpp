@@ -50,8 +50,18 @@ MappedFile::MappedFile(const std::string & path) : path_(path) {
     size_ = size;
 }
 
+std::unique_ptr<MappedFile> MappedFile::from_bytes(const std::string & name, const uint8_t * data, size_t size) {
+    std::unique_ptr<MappedFile> f(new MappedFile());
+    f->path_ = name;
+    if (size == 0) return f;  // as an empty file: data() == nullptr
+    f->copy_.assign(data, data + size);
+    f->data_ = f->copy_.data();
+    f->size_ = size;
+    return f;
+}
+
 MappedFile::~MappedFile() {
-    if (data_ != nullptr) {
+    if (mapped()) {
         ::munmap(const_cast<uint8_t *>(data_), size_);
     }
 }

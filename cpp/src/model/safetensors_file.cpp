@@ -81,7 +81,10 @@ std::string TensorView::shape_text() const {
     return s + "]";
 }
 
-SafetensorsFile::SafetensorsFile(const std::string & path) : file_(std::make_unique<MappedFile>(path)) {
+SafetensorsFile::SafetensorsFile(const std::string & path) : SafetensorsFile(std::make_unique<MappedFile>(path)) {}
+
+SafetensorsFile::SafetensorsFile(std::unique_ptr<MappedFile> file) : file_(std::move(file)) {
+    const std::string & path = file_->path();
     const uint64_t size = file_->size();
     if (size < kLengthBytes) {
         format_error(path, "the file has " + std::to_string(size) + " bytes, fewer than the 8-byte header length");
@@ -189,6 +192,7 @@ const TensorView & SafetensorsFile::require(const std::string & name) const {
 }
 
 void SafetensorsFile::release(const TensorView & tensor) const {
+    if (!file_->mapped()) return;  // heap pages: MADV_DONTNEED would zero them
     // Only whole pages inside the tensor: its neighbours may still be in use.
     const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
     const uintptr_t begin = (uintptr_t(tensor.data) + page - 1) / page * page;

@@ -52,6 +52,8 @@ public:
     // of order, past the end, not matching dtype x shape, overlapping, gaps,
     // trailing bytes, metadata values that are not strings).
     explicit SafetensorsFile(const std::string & path);
+    // The same for a file already mapped (or bytes in memory, MappedFile::from_bytes).
+    explicit SafetensorsFile(std::unique_ptr<MappedFile> file);
 
     const std::string & path() const { return file_->path(); }
     size_t file_size() const { return file_->size(); }
@@ -66,7 +68,8 @@ public:
 
     // Tells the kernel that the tensor's pages are no longer needed (after
     // they were converted or packed), so they stop counting as resident. The
-    // mapping stays valid: touching them again reads the file again.
+    // mapping stays valid: touching them again reads the file again. Does
+    // nothing for bytes in memory.
     void release(const TensorView & tensor) const;
 
 private:

@@ -46,6 +46,7 @@
 // park." ends in 49, the byte token for '.', where SentencePiece has 29889).
 #include "tokenizer/bpe_tokenizer.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstring>
@@ -293,8 +294,13 @@ Entries read_entries(const MappedFile & file, int32_t vocab_size) {
              "tokenizer file '%s': max_token_length = %d is outside [1, %d]", p,
              e.max_token_length, kMaxTokenLength);
     }
-    e.pieces.reserve(size_t(vocab_size));
-    e.scores.reserve(size_t(vocab_size));
+    // Every entry takes at least 8 bytes: a vocab_size the file cannot hold
+    // reserves no more than the file could (the loop below then names the
+    // truncation), not 32 bytes per claimed entry (found by fuzzing:
+    // tests/fuzz/regressions/tokenizer_bin/reserve_trusts_vocab_size.bin).
+    const size_t capacity = std::min(size_t(vocab_size), in.left() / 8);
+    e.pieces.reserve(capacity);
+    e.scores.reserve(capacity);
     for (int32_t id = 0; id < vocab_size; ++id) {
         if (in.left() < 8) {
             fail(DTM_ERR_TOKENIZER_FORMAT,
@@ -346,7 +352,10 @@ void check_byte_tokens(const std::vector<std::string> & pieces, const char * pat
 
 }  // namespace
 
-BpeTokenizer BpeTokenizer::load(const std::string & path, int32_t vocab_size) {
+namespace {
+
+// Before the file is opened: a vocabulary no tokenizer.bin can serve.
+void check_vocab_size(const std::string & path, int32_t vocab_size) {
     if (vocab_size <= 0) {
         fail(DTM_ERR_INVALID_ARGUMENT, "tokenizer '%s': vocab_size = %d must be positive",
              path.c_str(), vocab_size);
@@ -356,7 +365,18 @@ BpeTokenizer BpeTokenizer::load(const std::string & path, int32_t vocab_size) {
              "tokenizer '%s': a vocabulary of %d cannot hold the 3 special and 256 byte tokens",
              path.c_str(), vocab_size);
     }
-    const MappedFile file(path);
+}
+
+}  // namespace
+
+BpeTokenizer BpeTokenizer::load(const std::string & path, int32_t vocab_size) {
+    check_vocab_size(path, vocab_size);
+    return load(MappedFile(path), vocab_size);
+}
+
+BpeTokenizer BpeTokenizer::load(const MappedFile & file, int32_t vocab_size) {
+    const std::string & path = file.path();
+    check_vocab_size(path, vocab_size);
     Entries entries = read_entries(file, vocab_size);
     check_byte_tokens(entries.pieces, path.c_str());
     BpeTokenizer t;

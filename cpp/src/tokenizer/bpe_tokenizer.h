@@ -19,12 +19,16 @@
 
 namespace dtm {
 
+class MappedFile;
+
 class BpeTokenizer {
 public:
     // Reads and validates tokenizer.bin for a vocabulary of vocab_size.
     // Throws dtm::Error: DTM_ERR_IO, DTM_ERR_TOKENIZER_FORMAT (truncated,
     // negative lengths, trailing bytes, ...).
     static BpeTokenizer load(const std::string & path, int32_t vocab_size);
+    // The same for a file already mapped (or bytes in memory, MappedFile::from_bytes).
+    static BpeTokenizer load(const MappedFile & file, int32_t vocab_size);
 
     // llama2.c's encode(): dummy-prefix space for non-empty text, code points
     // looked up whole, byte fallback by id, then repeated merging of the

@@ -62,7 +62,7 @@ constexpr int kGemvPanels = 4;
 constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels,
                                       /*gemv_budget=*/kSmallBatch * kGemvPanels,
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
-constexpr _mm_hint kPrefetchHint = _MM_HINT_T0;
+constexpr auto kPrefetchHint = _MM_HINT_T0;  // an enum _mm_hint in gcc, an int in clang
 
 // How a tile reads one panel column W[p*16 .. p*16+15][k] as an fp32
 // vector, per panel element type.
