@@ -51,7 +51,7 @@ final class PlanCommand extends StudyCommand {
     double sparsity;
 
     @Option(names = "--steps", paramLabel = "K", defaultValue = "1",
-            description = "Pruning: equal steps to reach --sparsity in (default: ${DEFAULT-VALUE}).")
+            description = "Pruning: equal steps to reach --sparsity in, at most 1000 (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--no-pruning", description = "Make no pruning plans.")
@@ -100,6 +100,10 @@ final class PlanCommand extends StudyCommand {
         }
         if (!(sparsity > 0 && sparsity <= 1)) {
             throw new IllegalArgumentException("--sparsity must be in (0, 1], got " + sparsity);
+        }
+        if (steps < 1 || steps > PruningSearch.Schedule.MAX_STEPS) {
+            throw new IllegalArgumentException("--steps must be in [1, " + PruningSearch.Schedule.MAX_STEPS
+                    + "], got " + steps);
         }
         return PruningSearch.Schedule.equalSteps(sparsity, steps);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dtm.data.AtomicFiles;
 import dtm.model.Calibration;
@@ -59,7 +60,9 @@ public record Plan(String description, List<Entry> entries, String base) {
      *
      * @param match        component name or pattern
      * @param compressions applied in order (at least one)
-     * @param evidence     why this choice was made (measurements), kept as given; may be null
+     * @param evidence     why this choice was made (measurements), kept as given except that a
+     *                     non-finite number (NaN, an infinity, a literal beyond the double range)
+     *                     becomes null, as everywhere in dtm's JSON; may be null
      */
     public record Entry(String match, List<Compression> compressions, JsonNode evidence) {
         public Entry {
@@ -68,6 +71,7 @@ public record Plan(String description, List<Entry> entries, String base) {
             if (compressions.isEmpty()) {
                 throw new IllegalArgumentException("plan entry '" + match + "' has no compression");
             }
+            evidence = evidence == null ? null : finite(evidence.deepCopy());
         }
 
         public Entry(String match, Compression compression) {
@@ -170,6 +174,26 @@ public record Plan(String description, List<Entry> entries, String base) {
             current = next;
         }
         return current;
+    }
+
+    /**
+     * {@code node} with every non-finite number replaced by null, in place: Jackson would write
+     * them as the strings "NaN" / "Infinity", which read back as text, not numbers.
+     */
+    private static JsonNode finite(JsonNode node) {
+        if (node.isNumber() && !node.isIntegralNumber() && !Double.isFinite(node.doubleValue())) {
+            return NullNode.getInstance();
+        }
+        if (node instanceof ObjectNode object) {
+            for (Map.Entry<String, JsonNode> e : object.properties()) {
+                e.setValue(finite(e.getValue()));
+            }
+        } else if (node instanceof ArrayNode array) {
+            for (int i = 0; i < array.size(); i++) {
+                array.set(i, finite(array.get(i)));
+            }
+        }
+        return node;
     }
 
     /** The plan as JSON (schema {@value #SCHEMA}). */

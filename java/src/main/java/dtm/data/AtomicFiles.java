@@ -18,7 +18,8 @@ import java.util.Objects;
  * forced to disk and made {@code rw-r--r--}, then renamed over the target in one step (a plain
  * replacing move where the file system cannot move atomically), and the directory is synced
  * where the platform allows. Readers see the old file or the new one, never a mix; on failure
- * the temporary file is deleted and the target is left as it was.
+ * (a full disk too) the temporary file is deleted and the target is left as it was; a failure
+ * of these writes (not one of a {@link Content}'s own) names the target.
  *
  * <p>The target's directory must exist.
  */
@@ -46,6 +47,8 @@ public final class AtomicFiles {
                 while (buffer.hasRemaining()) {
                     channel.write(buffer);
                 }
+            } catch (IOException e) {
+                throw naming(file.toAbsolutePath(), e);
             }
         });
     }
@@ -68,9 +71,19 @@ public final class AtomicFiles {
             target = target.toRealPath(); // through a symbolic link: the link stays, its file is replaced
         }
         Path dir = target.getParent();
-        Path part = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
+        Path part;
         try {
-            content.writeTo(part);
+            part = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
+        } catch (IOException e) {
+            throw naming(target, e);
+        }
+        try {
+            content.writeTo(part);  // its own exceptions pass unchanged
+        } catch (Throwable e) {
+            Files.deleteIfExists(part);
+            throw e;
+        }
+        try {
             try (FileChannel channel = FileChannel.open(part, StandardOpenOption.WRITE)) {
                 channel.force(true);
             }
@@ -84,9 +97,23 @@ public final class AtomicFiles {
                 Files.move(part, target, StandardCopyOption.REPLACE_EXISTING);
             }
             syncDirectory(dir);
+        } catch (IOException e) {
+            throw naming(target, e);
         } finally {
             Files.deleteIfExists(part);
         }
+    }
+
+    /**
+     * {@code e} as an exception that names the file being written: a full disk says only "No
+     * space left on device". One that names its file already (a FileSystemException) is kept.
+     */
+    private static IOException naming(Path target, IOException e) {
+        if (e instanceof java.nio.file.FileSystemException) {
+            return e;
+        }
+        return new IOException("cannot write " + target + ": " + e.getMessage() + " (the previous file, if any, is "
+                + "left as it was)", e);
     }
 
     private static void syncDirectory(Path dir) {

@@ -23,6 +23,18 @@ public record Aggregates(Summary fdt, Summary sdt, Summary sdtShare, Summary top
                          Summary perplexity, Summary deltaP, Summary kl, long tokens, double tokenNll,
                          double tokenPerplexity, int identical) {
 
+    /** Every summary is given (a checkpoint line that lacks one is refused as it is read). */
+    public Aggregates {
+        Objects.requireNonNull(fdt, "fdt");
+        Objects.requireNonNull(sdt, "sdt");
+        Objects.requireNonNull(sdtShare, "sdtShare");
+        Objects.requireNonNull(top1Agreement, "top1Agreement");
+        Objects.requireNonNull(nll, "nll");
+        Objects.requireNonNull(perplexity, "perplexity");
+        Objects.requireNonNull(deltaP, "deltaP");
+        Objects.requireNonNull(kl, "kl");
+    }
+
     /**
      * The aggregates of these samples, evaluated in {@code klMode}: with {@link KlMode#NONE} the
      * KL is {@link Summary#absent()}; otherwise a NaN in any sample's metric (a candidate that

@@ -72,7 +72,10 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         ObjectMapper json = new ObjectMapper();
         String[] pieces;
         try {
-            pieces = readPieces(json.readTree(file.toFile()), file, config.vocabSize());
+            JsonNode root = json.readTree(file.toFile());
+            pieces = readPieces(root, file, config.vocabSize());
+            checkPostProcessor(root.path("post_processor"), file);
+            checkNoLoneSurrogate(root, "", file);
         } catch (IOException e) {
             throw new ModelFormatException(Status.TOKENIZER_FORMAT.code(), "cannot read tokenizer " + file, e.getMessage());
         }
@@ -225,6 +228,81 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
                     + " unused padding rows are accepted at the end of the embedding)");
         }
         return pieces;
+    }
+
+    /**
+     * Refuses a post-processor that the tokenizers library would accept and then panic on when it
+     * encodes, which aborts the whole JVM (found by fuzzing, tokenizers 0.21): a template
+     * ({@code TemplateProcessing}, alone or in a {@code Sequence}) whose {@code single} or {@code
+     * pair} names a special token that its {@code special_tokens} lacks, or a special token whose
+     * {@code ids} and {@code tokens} differ in length.
+     */
+    private static void checkPostProcessor(JsonNode processor, Path file) {
+        String type = processor.path("type").asText("");
+        if (type.equals("Sequence")) {
+            for (JsonNode p : processor.path("processors")) {
+                checkPostProcessor(p, file);
+            }
+            return;
+        }
+        if (!type.equals("TemplateProcessing")) {
+            return;
+        }
+        JsonNode specials = processor.path("special_tokens");
+        for (Map.Entry<String, JsonNode> e : specials.properties()) {
+            JsonNode ids = e.getValue().path("ids");
+            JsonNode tokens = e.getValue().path("tokens");
+            if (ids.isArray() && tokens.isArray() && ids.size() != tokens.size()) {
+                throw tokenizerFormat(file, "post_processor.special_tokens '" + e.getKey() + "' has " + ids.size()
+                        + " ids but " + tokens.size() + " tokens");
+            }
+        }
+        for (String template : new String[] {"single", "pair"}) {
+            for (JsonNode piece : processor.path(template)) {
+                JsonNode special = piece.get("SpecialToken");
+                if (special == null) {
+                    continue;
+                }
+                JsonNode id = special.path("id");
+                if (!id.isTextual() || !specials.has(id.asText())) {
+                    throw tokenizerFormat(file, "post_processor." + template + " names the special token " + id
+                            + ", which post_processor.special_tokens does not define");
+                }
+            }
+        }
+    }
+
+    /**
+     * Refuses a string (or member name) holding a lone UTF-16 surrogate, such as the escape
+     * {@code "\\ud800"} alone: JSON allows it, no text holds it, and the tokenizers library panics
+     * on it in a decoder (tokenizers 0.21, found by fuzzing), which aborts the JVM.
+     */
+    private static void checkNoLoneSurrogate(JsonNode node, String where, Path file) {
+        if (node.isTextual()) {
+            requireNoLoneSurrogate(node.textValue(), where, file);
+        } else if (node.isObject()) {
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
+                String at = where.isEmpty() ? e.getKey() : where + "." + e.getKey();
+                requireNoLoneSurrogate(e.getKey(), at, file);
+                checkNoLoneSurrogate(e.getValue(), at, file);
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                checkNoLoneSurrogate(node.get(i), where + "[" + i + "]", file);
+            }
+        }
+    }
+
+    private static void requireNoLoneSurrogate(String text, String where, Path file) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw tokenizerFormat(file, (where.isEmpty() ? "a string" : where) + " holds a lone UTF-16 surrogate "
+                        + String.format("\\u%04x", (int) c) + ", which is no text");
+            }
+        }
     }
 
     /** A token id from tokenizer.json: an integer in [0, modelVocab). */

@@ -1,6 +1,7 @@
 package dtm.model;
 
 import dtm.bindings.Dtm;
+import dtm.errors.ContextOverflowException;
 import dtm.engine.Errors;
 import dtm.engine.Isa;
 import dtm.engine.NativeHandle;
@@ -124,6 +125,16 @@ public final class Session extends NativeHandle<Dtm.dtm_session> {
         }
         int[] lengths = new int[prompts.length];
         int[] flat = concatenate(Arrays.asList(prompts), lengths, "prompt");
+        // Refused before the output array is made: n beyond the context would otherwise ask
+        // the heap for n tokens per prompt only for the engine to refuse them.
+        int context = model().config().maxSeqLen();
+        for (int s = 0; s < prompts.length; s++) {
+            if ((long) lengths[s] + n - 1 > context) {
+                throw new ContextOverflowException("prompt " + s + " has " + lengths[s] + " tokens; with " + n
+                        + " tokens to generate it needs " + ((long) lengths[s] + n - 1)
+                        + " positions, more than the model's context of " + context);
+            }
+        }
         long outSize = (long) prompts.length * n;
         if (outSize > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(prompts.length + " prompts x " + n

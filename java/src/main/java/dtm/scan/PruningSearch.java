@@ -54,10 +54,16 @@ public final class PruningSearch {
             }
         }
 
-        /** {@code count} equal steps to {@code targetSparsity}. */
+        /**
+         * The most steps a schedule takes: each step evaluates a candidate per component, so even
+         * this many is hours of work; more is a mistake, refused before any list is made.
+         */
+        public static final int MAX_STEPS = 1000;
+
+        /** {@code count} equal steps to {@code targetSparsity}, at most {@link #MAX_STEPS}. */
         public static Schedule equalSteps(double targetSparsity, int count) {
-            if (count < 1) {
-                throw new IllegalArgumentException("step count must be >= 1, got " + count);
+            if (count < 1 || count > MAX_STEPS) {
+                throw new IllegalArgumentException("step count must be in [1, " + MAX_STEPS + "], got " + count);
             }
             List<Double> steps = new ArrayList<>();
             double done = 0;
