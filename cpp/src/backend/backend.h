@@ -4,8 +4,9 @@
 // generation, evaluation) never calls device code directly: it allocates
 // its buffers from a Backend and asks it to run each step of the model over
 // a batch of token rows. The CPU backend is backend/cpu/ (CpuBackend: the
-// thread pool and the kernel table resolved once per session); a CUDA
-// backend will live in backend/cuda/ and implement this same interface.
+// thread pool and the kernel table resolved once per session); the CUDA
+// backend, backend/cuda/ (CudaBackend over libdtm_cuda.so), implements this
+// same interface.
 //
 // Memory. Every float* an operation takes is device memory of this backend
 // (a Buffer's data()), unless its comment says "host". A Buffer has a host
