@@ -4,8 +4,9 @@
 // generation, evaluation) never calls device code directly: it allocates
 // its buffers from a Backend and asks it to run each step of the model over
 // a batch of token rows. The CPU backend is backend/cpu/ (CpuBackend: the
-// thread pool and the kernel table resolved once per session); a CUDA
-// backend will live in backend/cuda/ and implement this same interface.
+// thread pool and the kernel table resolved once per session); the CUDA
+// backend, backend/cuda/ (CudaBackend over libdtm_cuda.so), implements this
+// same interface.
 //
 // Memory. Every float* an operation takes is device memory of this backend
 // (a Buffer's data()), unless its comment says "host". A Buffer has a host
@@ -24,7 +25,9 @@
 // own copy of a Linear once, keyed by the Linear, so a candidate that shares
 // its unchanged Linears with the base (shared_ptr) shares their prepared
 // copies too. Norm weights, biases and the embedding are model views
-// (model/llama2c_file.h's WeightViews), likewise placed once.
+// (model/llama2c_file.h's WeightViews), likewise placed once per model file.
+// backend/prepared.h holds the mechanism (a PreparedSlot per Linear and per
+// model file); Session's constructor calls prepare(model) once.
 //
 // Numbers. Within one backend every operation is deterministic and computes
 // a token row independently of the others in the batch, of the batch size
@@ -42,6 +45,7 @@
 namespace dtm {
 
 class Linear;
+class Model;
 struct RopeTable;
 struct WeightViews;
 
@@ -76,6 +80,13 @@ public:
     virtual const char * device() const = 0;
     // The CPU backend, or nullptr (the weight formats' CPU kernels need it).
     virtual const cpu::CpuBackend * cpu() const { return nullptr; }
+
+    // Places `model`'s weights on the device before a session runs it: each
+    // Linear once per device through its slot, the model file's norms, biases
+    // and embedding once (backend/prepared.h's prepare_model), so the
+    // operations below find them. The model outlives the backend. The CPU
+    // runs every weight format as it is built: nothing to do.
+    virtual void prepare(const Model & model) {}
 
     // ---- buffers ----
     // A zeroed buffer of n floats; throws dtm::Error(DTM_ERR_OUT_OF_MEMORY).

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_library.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dispatch.h"
@@ -45,9 +47,35 @@ std::string joined_names() {
 
 }  // namespace
 
+namespace {
+
+// The CUDA devices of libdtm_cuda.so, when it loads and the machine has any.
+std::vector<dtm_device_info> cuda_devices() {
+    std::vector<dtm_device_info> out;
+    const cuda::Library & lib = cuda::library();
+    for (size_t i = 0; i < lib.devices.size(); ++i) {
+        const dtm_cuda_device_props & p = lib.devices[i];
+        dtm_device_info d;
+        std::memset(&d, 0, sizeof d);
+        std::snprintf(d.name, sizeof d.name, "cuda:%zu", i);
+        std::snprintf(d.description, sizeof d.description, "%.80s, CUDA compute capability %d.%d", p.name, p.cc_major,
+                      p.cc_minor);
+        d.memory_bytes = p.memory_bytes;
+        d.compute_units = p.multiprocessors;
+        out.push_back(d);
+    }
+    return out;
+}
+
+}  // namespace
+
 const std::vector<dtm_device_info> & devices() {
-    // Detected once; this build has the CPU backend only.
-    static const std::vector<dtm_device_info> list = {cpu_device()};
+    // Detected once: the CPU, then the CUDA devices when libdtm_cuda.so loads.
+    static const std::vector<dtm_device_info> list = [] {
+        std::vector<dtm_device_info> l = {cpu_device()};
+        for (const dtm_device_info & d : cuda_devices()) l.push_back(d);
+        return l;
+    }();
     return list;
 }
 
@@ -71,8 +99,12 @@ std::string require_device(const char * requested) {
     }
     const std::string shown = printable(name);
     if (name.compare(0, 5, "cuda:") == 0) {
-        fail(DTM_ERR_UNSUPPORTED, "device \"%s\" is not available: this build of dtm has no CUDA backend (devices: %s)",
-             shown.c_str(), joined_names().c_str());
+        const cuda::Library & lib = cuda::library();
+        const std::string why = lib.api == nullptr        ? lib.why_not
+                                : !lib.no_devices.empty() ? lib.no_devices
+                                                          : "no such CUDA device";
+        fail(DTM_ERR_UNSUPPORTED, "device \"%s\" is not available: %s (devices: %s)", shown.c_str(), why.c_str(),
+             joined_names().c_str());
     }
     fail(DTM_ERR_UNSUPPORTED, "device \"%s\" is not a device of this build and machine (devices: %s)", shown.c_str(),
          joined_names().c_str());
@@ -80,6 +112,9 @@ std::string require_device(const char * requested) {
 
 std::unique_ptr<Backend> make_backend(const std::string & device, const dtm_session_params & params,
                                       int32_t max_keys) {
+    if (device.compare(0, 5, "cuda:") == 0) {
+        return std::make_unique<cuda::CudaBackend>(int32_t(std::stoi(device.substr(5))), max_keys);
+    }
     if (device != "cpu") fail(DTM_ERR_INTERNAL, "no backend for device \"%s\"", device.c_str());
     const cpu::KernelTable & kernels = cpu::kernels(cpu::resolve_isa(params.isa));
     const int n_threads = params.n_threads > 0 ? params.n_threads : ThreadPool::hardware_threads();

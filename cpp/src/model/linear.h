@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/prepared.h"
 #include "core/lazy.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/packed_matrix.h"
@@ -59,6 +60,14 @@ public:
     // for it.
     virtual void forward(const float * x, int64_t ldx, float * y, int64_t ldy, int64_t n_tokens,
                          const Backend & backend) const = 0;
+
+    // Device backends' copies of this matrix, one per device, made once and
+    // freed with the Linear (backend/prepared.h). A candidate that shares
+    // this Linear with its base (shared_ptr) shares these copies too.
+    const PreparedSlot & prepared() const { return prepared_; }
+
+private:
+    PreparedSlot prepared_;
 };
 
 class DenseLinear final : public Linear {

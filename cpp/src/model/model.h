@@ -98,6 +98,11 @@ public:
     // base's table and its count); thread-safe.
     int64_t embedding_nonzeros() const;
 
+    // Device backends' copies of the views (norm weights, biases, the
+    // embedding), one per device: one slot per loaded file, shared with every
+    // candidate made from it (backend/prepared.h).
+    const PreparedSlot & prepared_views() const { return *prepared_views_; }
+
 private:
     Model() = default;
     Model(const Model &) = default;
@@ -119,6 +124,7 @@ private:
     // one), the nonzero count of the embedding (shared with candidates).
     std::shared_ptr<Lazy<std::string>> fingerprint_ = std::make_shared<Lazy<std::string>>();
     std::shared_ptr<Lazy<int64_t>> embedding_nonzeros_ = std::make_shared<Lazy<int64_t>>();
+    std::shared_ptr<PreparedSlot> prepared_views_ = std::make_shared<PreparedSlot>();  // shared with candidates
 };
 
 }  // namespace dtm

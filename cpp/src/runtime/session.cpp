@@ -26,6 +26,7 @@ Session::Session(const Model & model, const dtm_session_params & params)
     if (params.n_threads < 0) fail(DTM_ERR_INVALID_ARGUMENT, "n_threads must be >= 0 (0 = all CPUs), got %d", params.n_threads);
     if (params.max_sequences < 0) fail(DTM_ERR_INVALID_ARGUMENT, "max_sequences must be >= 0, got %d", params.max_sequences);
     if (params.max_batch_tokens < 0) fail(DTM_ERR_INVALID_ARGUMENT, "max_batch_tokens must be >= 0, got %d", params.max_batch_tokens);
+    backend_->prepare(model_);
 }
 
 dtm_isa Session::isa() const {
