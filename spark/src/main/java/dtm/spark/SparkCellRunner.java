@@ -65,6 +65,12 @@ public final class SparkCellRunner implements CellRunner {
             throw new IllegalArgumentException("no Spark master: give --spark-master (e.g. local[2] or "
                     + "spark://host:7077), or start dtm with spark-submit");
         }
+        // dtm shows its own progress; the web UI of an in-process run is rarely wanted. Either
+        // can be switched back on with --spark-conf.
+        conf.setIfMissing("spark.ui.showConsoleProgress", "false");
+        if (conf.get("spark.master").startsWith("local")) {
+            conf.setIfMissing("spark.ui.enabled", "false");
+        }
         int cpus = conf.getInt("spark.task.cpus", 1);
         this.threadsPerTask = options.threadsPerTask() > 0 ? options.threadsPerTask() : cpus;
         this.spark = new JavaSparkContext(conf);
