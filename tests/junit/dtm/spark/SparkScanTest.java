@@ -12,6 +12,9 @@ import dtm.model.ModelOptions;
 import dtm.model.SessionOptions;
 import dtm.scan.CellFailedException;
 import dtm.scan.CellRunner;
+import dtm.scan.Int8Search;
+import dtm.scan.PlanStudy;
+import dtm.scan.PruningSearch;
 import dtm.scan.ClusterRunners;
 import dtm.scan.Scan;
 import dtm.scan.ScanCell;
@@ -150,6 +153,30 @@ class SparkScanTest {
                 throw new IllegalStateException("killed after " + cells + " cells");
             }
         };
+    }
+
+    @Test
+    void thePlanSearchesOnSparkFindThePlansOfThisProcess() {
+        // Two pruning steps (the second measures on top of the first's plan), a linear int8 search
+        // (its prefixes checked two at a time on local[2]): every measurement is a Spark task.
+        Scan.Options scan = Scan.Options.defaults().withComponents(List.of("model.layers.[1-2].mlp.down_proj",
+                        "model.layers.4.self_attn.v_proj"))
+                .withSettings(List.of(Compression.magnitude(0.3), Compression.int8())).withRun(run());
+        PlanStudy.Options study = new PlanStudy.Options(scan, PruningSearch.Schedule.equalSteps(0.3, 2),
+                new Int8Search.Options(20, null, Int8Search.PrefixSearch.LINEAR), 7, null, 0);
+        PlanStudy.Result here = PlanStudy.run(base, reference, null, study);
+        PlanStudy.Result distributed;
+        try (CellRunner runner = spark(Map.of())) {
+            distributed = PlanStudy.run(base, reference, null, new PlanStudy.Options(scan.withRunner(runner),
+                    study.pruning(), study.int8(), study.seed(), null, 0));
+        }
+        assertEquals(here.pruning().fdtGuided(), distributed.pruning().fdtGuided());
+        assertEquals(here.pruning().perplexityGuided(), distributed.pruning().perplexityGuided());
+        assertEquals(here.int8().selection(), distributed.int8().selection());
+        assertEquals(here.outcomes(), distributed.outcomes());
+        // A round of two prefixes may check one past the first failure: at most one more each round.
+        assertTrue(distributed.evaluations() >= here.evaluations(), distributed.evaluations() + " evaluations");
+        assertEquals(3, here.pruning().fdtGuided().steps().get(1).atHalf().size(), "step 2 measured every component");
     }
 
     @Test

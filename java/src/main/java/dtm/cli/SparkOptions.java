@@ -12,10 +12,11 @@ import java.util.Map;
 /** Where dtm scan and dtm plan run their cells: this process (default) or Apache Spark (dtm-spark). */
 final class SparkOptions {
     @Option(names = "--spark-master", paramLabel = "URL",
-            description = {"Run the scan's cells as Apache Spark tasks, one per layer, on this master: local[N] "
-                    + "(in this process; run as local[N,4] so failed tasks are retried), spark://HOST:PORT, "
-                    + "k8s://… Needs the dtm-spark module on the classpath (./dtm adds it). Every executor must "
-                    + "read the model at the same path. Results are the same cells as in one process."})
+            description = {"Run the scan's cells (one task per layer) and the plan searches' measurements as "
+                    + "Apache Spark tasks on this master: local[N] (in this process; run as local[N,4] so failed "
+                    + "tasks are retried), spark://HOST:PORT, k8s://… Needs the dtm-spark module on the classpath "
+                    + "(./dtm adds it). Every executor must read the model at the same path. The results are "
+                    + "those of one process."})
     String master;
 
     @Option(names = "--spark",

@@ -1,12 +1,13 @@
 package dtm.scan;
 
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Runs the cells a scan still has to run ({@link ScanWork}), layer by layer: {@link #LOCAL} in
- * this process, one cell after another; dtm-spark's runner as Spark tasks, one per layer, on a
- * cluster or in-process ({@link ClusterRunners}). Either way every cell is the same evaluation
- * ({@link LayerCells#run}), so a cell's values do not depend on where it ran (bitwise, for the
+ * Runs the evaluations of a scan and of the plan searches: {@link #LOCAL} in this process, one
+ * after another; dtm-spark's runner as Spark tasks on a cluster or in-process
+ * ({@link ClusterRunners}). Either way every evaluation is the same ({@link LayerCells#run},
+ * {@link PlanScores#measure}), so its values do not depend on where it ran (bitwise, for the
  * same backend and threads per session).
  */
 public interface CellRunner extends AutoCloseable {
@@ -16,8 +17,18 @@ public interface CellRunner extends AutoCloseable {
     /**
      * Runs every cell of {@code work}, handing each finished cell to {@code sink} on the calling
      * thread as soon as it is known (the scan writes it to its checkpoint there).
+     *
+     * @throws CellFailedException a cell the engine refused (the same on every attempt)
      */
     void run(ScanWork work, Consumer<ScanCell> sink);
+
+    /** Evaluates every plan of {@code work}; the scores in the order of its plans. */
+    List<PlanScores> evaluate(PlanWork work);
+
+    /** How many evaluations this runner runs at once (the local runner: 1; Spark: its task slots). */
+    default int slots() {
+        return 1;
+    }
 
     /** Releases what the runner holds (a Spark context); the local runner holds nothing. */
     @Override

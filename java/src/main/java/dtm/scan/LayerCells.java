@@ -36,18 +36,20 @@ public record LayerCells(int layer, List<Cell> cells) {
     }
 
     /**
-     * Runs this layer's cells on {@code base} against {@code reference}, each to {@code sink} as
-     * it finishes. With {@code inputs} (the residual stream entering {@link #layer()}) every cell
-     * starts there; without, a full pass. A cell that fails throws what its compression or
-     * evaluation threw.
+     * Runs this layer's cells, each compressing one component of {@code from} (the base, or a
+     * plan's candidate of it) further, against {@code reference}, each to {@code sink} as it
+     * finishes. With {@code inputs} (the residual stream of {@code from} entering
+     * {@link #layer()}) every cell starts there; without, a full pass. A cell that fails throws
+     * what its compression or evaluation threw.
      */
-    public void run(Model base, Reference reference, LayerInputCache inputs, RunOptions run, Consumer<ScanCell> sink) {
+    public void run(Model from, Reference reference, LayerInputCache inputs, RunOptions run, Consumer<ScanCell> sink) {
         EvaluationOptions evaluation = EvaluationOptions.defaults().withRun(run);
         for (Cell cell : cells) {
-            Component c = base.components().get(cell.component());
+            Component c = from.components().get(cell.component());
             long t0 = System.nanoTime();
             EvaluationResult r;
-            try (Model candidate = base.compress(cell.component(), cell.setting())) {
+            try (Model candidate = from.compress(java.util.Map.of(cell.component(), cell.setting()), null,
+                    run.session().threads())) {
                 r = reference.evaluate(candidate, evaluation, inputs);
             }
             sink.accept(new ScanCell(c.name(), c.kind(), c.layer(), c.parameterCount(), cell.setting().toString(),

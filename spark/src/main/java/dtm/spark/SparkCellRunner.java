@@ -3,11 +3,12 @@ package dtm.spark;
 import com.fasterxml.jackson.databind.JsonNode;
 import dtm.metrics.Reference;
 import dtm.model.Model;
-import dtm.model.SessionOptions;
 import dtm.scan.CellFailedException;
 import dtm.scan.CellRunner;
 import dtm.scan.ClusterRunners;
 import dtm.scan.LayerCells;
+import dtm.scan.PlanScores;
+import dtm.scan.PlanWork;
 import dtm.scan.ScanCell;
 import dtm.scan.ScanWork;
 import org.apache.spark.SparkConf;
@@ -35,7 +36,9 @@ import java.util.regex.Pattern;
 
 /**
  * A scan's cells as Spark tasks: one job of one task per layer, all submitted at once so that
- * the cluster runs as many layers side by side as it has task slots. The driver ships the
+ * the cluster runs as many layers side by side as it has task slots. The pruning search's
+ * measurements of a step go the same way (cells on top of the current plan's candidate), and
+ * whole plans (the int8 prefix checks, the compared plans) as one job of one task per plan. The driver ships the
  * reference with the job (a broadcast of its file); each executor loads the model once from its
  * path (which every executor must be able to read) and checks its fingerprint. Cells come back
  * per layer as its task ends and go to the scan's sink (checkpoint, progress) on the calling
@@ -93,29 +96,31 @@ public final class SparkCellRunner implements CellRunner {
         return threadsPerTask;
     }
 
+    /** Task slots of the cluster (Spark's default parallelism: local[2] has 2). */
+    @Override
+    public int slots() {
+        return Math.max(1, spark.defaultParallelism());
+    }
+
     @Override
     public void run(ScanWork work, Consumer<ScanCell> sink) {
         if (work.layers().isEmpty()) {
             return;
         }
-        Model base = work.base();
-        String fingerprint = base.fingerprint();
-        byte[] referenceFile = referenceFile(work.reference());
-        String referenceKey = sha256(referenceFile);
-        ExecutorState.offer(fingerprint, base, referenceKey, work.reference());
-        Broadcast<byte[]> shipped = spark.broadcast(referenceFile);
         ExecutorService waiters = Executors.newFixedThreadPool(Math.min(work.layers().size(), 64), r -> {
             Thread t = new Thread(r, "dtm-spark-layer");
             t.setDaemon(true);
             return t;
         });
         List<JavaFutureAction<List<List<String>>>> jobs = new ArrayList<>();
-        try {
+        try (Shipment shipped = new Shipment(work.base(), work.reference())) {
+            TaskSetup setup = TaskSetup.of(work.base(), shipped.key, shipped.bytes, work.run(), threadsPerTask);
+            String onTopOf = work.onTopOf() == null ? null : work.onTopOf().toJson();
             CompletionService<List<String>> finished = new ExecutorCompletionService<>(waiters);
             int failLayer = Integer.parseInt(spark.getConf().get(FAIL_LAYER_ONCE, "-1"));
             for (LayerCells layer : work.layers()) {
-                LayerTask task = task(work, layer, fingerprint, referenceKey, shipped, failLayer);
-                spark.setJobDescription("dtm scan: layer " + layer.layer() + " (" + layer.cells().size() + " cells)");
+                LayerTask task = task(setup, work, layer, onTopOf, failLayer);
+                spark.setJobDescription("dtm: layer " + layer.layer() + " (" + layer.cells().size() + " cells)");
                 JavaFutureAction<List<List<String>>> job = spark.parallelize(List.of(task), 1).map(t -> t.call())
                         .collectAsync();
                 jobs.add(job);
@@ -126,8 +131,7 @@ public final class SparkCellRunner implements CellRunner {
                 try {
                     cells = finished.take().get();
                 } catch (ExecutionException e) {
-                    throw new IllegalStateException("a Spark task of the scan failed: " + firstLine(rootMessage(e)),
-                            e.getCause());
+                    throw new IllegalStateException("a Spark task failed: " + firstLine(rootMessage(e)), e.getCause());
                 }
                 for (String json : cells) {
                     sink.accept(cell(json));
@@ -135,17 +139,76 @@ public final class SparkCellRunner implements CellRunner {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the scan's Spark tasks", e);
+            throw new IllegalStateException("interrupted while waiting for the Spark tasks", e);
         } finally {
             jobs.forEach(j -> j.cancel(true));
             waiters.shutdownNow();
-            shipped.destroy();
-            ExecutorState.withdraw(fingerprint, referenceKey);
         }
     }
 
-    private LayerTask task(ScanWork work, LayerCells layer, String fingerprint, String referenceKey,
-                           Broadcast<byte[]> shipped, int failLayer) {
+    /** One task per plan, all in one job; a plan the engine refuses fails the call with the plan named. */
+    @Override
+    public List<PlanScores> evaluate(PlanWork work) {
+        if (work.plans().isEmpty()) {
+            return List.of();
+        }
+        try (Shipment shipped = new Shipment(work.base(), work.reference())) {
+            TaskSetup setup = TaskSetup.of(work.base(), shipped.key, shipped.bytes, work.run(), threadsPerTask);
+            String[] scanned = work.scanned().toArray(String[]::new);
+            List<PlanTask> tasks = new ArrayList<>();
+            for (var plan : work.plans()) {
+                tasks.add(new PlanTask(setup, plan.toJson(), scanned));
+            }
+            spark.setJobDescription("dtm: " + tasks.size() + " plan(s)");
+            List<String> results;
+            try {
+                results = spark.parallelize(tasks, tasks.size()).map(t -> t.call()).collect();
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("a Spark task failed: " + firstLine(rootMessage(e)), e);
+            }
+            List<PlanScores> out = new ArrayList<>();
+            for (String json : results) {
+                try {
+                    JsonNode node = LayerTask.JSON.readTree(json);
+                    if (node.has(LayerTask.FAILED)) {
+                        throw new IllegalArgumentException("the plan '" + node.get("plan").asText()
+                                + "' could not be evaluated: " + node.get("message").asText());
+                    }
+                    out.add(LayerTask.JSON.treeToValue(node, PlanScores.class));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("a Spark task returned scores that are not JSON: "
+                            + e.getMessage(), e);
+                }
+            }
+            return out;
+        }
+    }
+
+    /**
+     * What goes with a job: the reference's file as a broadcast (keyed by its SHA-256), and the
+     * driver's own model and reference offered to tasks that run in this JVM (local[N]).
+     */
+    private final class Shipment implements AutoCloseable {
+        final String fingerprint;
+        final String key;
+        final Broadcast<byte[]> bytes;
+
+        Shipment(Model base, Reference reference) {
+            byte[] file = referenceFile(reference);
+            this.fingerprint = base.fingerprint();
+            this.key = sha256(file);
+            ExecutorState.offer(fingerprint, base, key, reference);
+            this.bytes = spark.broadcast(file);
+        }
+
+        @Override
+        public void close() {
+            bytes.destroy();
+            ExecutorState.withdraw(fingerprint, key);
+        }
+    }
+
+    private static LayerTask task(TaskSetup setup, ScanWork work, LayerCells layer, String onTopOf, int failLayer) {
         int n = layer.cells().size();
         int[] components = new int[n];
         String[] settings = new String[n];
@@ -153,10 +216,7 @@ public final class SparkCellRunner implements CellRunner {
             components[i] = layer.cells().get(i).component();
             settings[i] = layer.cells().get(i).setting().toString();
         }
-        SessionOptions s = work.run().session();
-        return new LayerTask(work.base().path().toString(), work.base().tokenizerPath().toString(), fingerprint,
-                referenceKey, shipped, layer.layer(), components, settings, work.cacheLayerInputs(), threadsPerTask,
-                s.isa().name(), s.device(), s.maxSequences(), s.maxBatchTokens(), work.run().chunkSamples(), failLayer);
+        return new LayerTask(setup, layer.layer(), components, settings, work.cacheLayerInputs(), onTopOf, failLayer);
     }
 
     /** A cell from its JSON, or the cell failure it records. */
