@@ -14,6 +14,7 @@ import dtm.scan.PlanOutcome;
 import dtm.scan.PlanStudy;
 import dtm.scan.PruningSearch;
 import dtm.scan.ScanCell;
+import dtm.scan.CellRunner;
 import dtm.scan.ScanResult;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,6 +42,9 @@ abstract class StudyCommand implements Callable<Integer> {
 
     @Mixin
     ScanOptions scanOptions;
+
+    @Mixin
+    SparkOptions sparkOptions;
 
     @Mixin
     PromptOptions promptOptions;
@@ -103,13 +107,14 @@ abstract class StudyCommand implements Callable<Integer> {
         PrintStream out = System.out;
         long start = System.nanoTime();
         try (Model base = modelSelection.load();
+             CellRunner runner = sparkOptions.open(spec.commandLine());
              ProgressDisplay bars = scanOptions.progress.open()) {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             ReferenceResolver.Resolved ref = ReferenceResolver.resolve(base, promptOptions, scanOptions.reference,
                     scanOptions.refresh, optionsGiven, run, System.err);
             Reference reference = ref.reference();
             int n = reference.settings().options().n();
-            PlanStudy.Options options = new PlanStudy.Options(scanOptions.scan(run), pruning, int8(n), seed(),
+            PlanStudy.Options options = new PlanStudy.Options(scanOptions.scan(run).withRunner(runner), pruning, int8(n), seed(),
                     perplexityText(), perplexityWindows());
             PlanStudy.Result result;
             try (Calibration calibration = scanOptions.needsCalibration() ? CandidateSelection.calibrate(base,
@@ -126,6 +131,7 @@ abstract class StudyCommand implements Callable<Integer> {
                     .equals("AUTO") ? Engine.bestIsa() : sessionSelection.isa) + ", threads "
                     + (sessionSelection.threads == 0 ? "all (" + Runtime.getRuntime().availableProcessors() + ")"
                     : sessionSelection.threads));
+            metadata.put("cells run", sparkOptions.enabled() ? "on Apache Spark, " + runner : "in this process");
             metadata.put("layer inputs", scanOptions.noLayerCache ? "recomputed for every cell (--no-layer-cache)"
                     : "cached per layer (DESIGN.md §3)");
             if (options.pruning() != null || options.int8() != null) {

@@ -12,7 +12,6 @@ import dtm.model.Calibration;
 import dtm.model.Component;
 import dtm.model.Compression;
 import dtm.model.Model;
-import dtm.model.WeightFormat;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,6 +47,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
     private final RunOptions run;
     private final EvaluationOptions evaluation;
     private final Map<String, CellMeasurement> measured = new HashMap<>();
+    private final CellRunner runner;
 
     private String currentKey;
     private Model current;
@@ -64,9 +64,14 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
      *                         {@link PlanOutcome} reports
      * @param cacheLayerInputs start single-component measurements at the component's layer
      * @param run              sessions and chunking (progress is not reported per evaluation)
+     * @param runner           where the batches of {@link #measureAll} and {@link #evaluateAll}
+     *                         run: {@link CellRunner#LOCAL} (here, one after another, reusing the
+     *                         current candidate) or a cluster's runner (side by side as tasks;
+     *                         plans with Wanda stay here)
      */
     public EngineEvaluator(Model base, Reference reference, Calibration calibration, ScanResult scan,
-                           List<String> scanned, boolean cacheLayerInputs, RunOptions run) {
+                           List<String> scanned, boolean cacheLayerInputs, RunOptions run, CellRunner runner) {
+        this.runner = Objects.requireNonNull(runner, "runner");
         this.base = Objects.requireNonNull(base, "base");
         this.reference = Objects.requireNonNull(reference, "reference");
         this.calibration = calibration;
@@ -76,6 +81,12 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         this.run = Objects.requireNonNull(run, "run").withProgress(Progress.NONE);
         this.evaluation = EvaluationOptions.defaults().withRun(this.run);
         reference.requireBase(base);
+    }
+
+    /** The evaluator that runs everything in this process. */
+    public EngineEvaluator(Model base, Reference reference, Calibration calibration, ScanResult scan,
+                           List<String> scanned, boolean cacheLayerInputs, RunOptions run) {
+        this(base, reference, calibration, scan, scanned, cacheLayerInputs, run, CellRunner.LOCAL);
     }
 
     /** How many candidates this evaluator has evaluated with the engine (not read from the scan or remembered). */
@@ -126,12 +137,96 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         return m;
     }
 
+    /**
+     * The probes of one step: in this process one after another ({@link #measure(Plan, String,
+     * double)}); on a cluster those not known yet as one batch of cells on top of {@code current},
+     * one task per layer.
+     */
+    @Override
+    public List<CellMeasurement> measureAll(Plan currentPlan, List<Probe> probes) {
+        if (runner == CellRunner.LOCAL || currentPlan.needsCalibration()) {
+            return CellEvaluator.super.measureAll(currentPlan, probes);
+        }
+        String planKey = keyOf(currentPlan);
+        Map<Integer, List<LayerCells.Cell>> byLayer = new java.util.TreeMap<>();
+        for (Probe p : probes) {
+            String key = planKey + "\n+" + p.component() + "=" + Compression.magnitude(p.totalSparsity());
+            if (measured.containsKey(key)) {
+                continue;
+            }
+            if (scan != null && currentPlan.entries().isEmpty()) {
+                ScanCell cell = scanCell(p.component(), p.totalSparsity());
+                if (cell != null) {
+                    measured.put(key, new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity()));
+                    continue;
+                }
+            }
+            int index = indexOf(p.component());
+            LayerCells.Cell cell = new LayerCells.Cell(index, Compression.magnitude(p.totalSparsity()));
+            List<LayerCells.Cell> layer = byLayer.computeIfAbsent(
+                    Scan.layerOf(base.components().get(index), base.config().layers()), l -> new ArrayList<>());
+            if (!layer.contains(cell)) {
+                layer.add(cell);
+            }
+        }
+        if (!byLayer.isEmpty()) {
+            List<LayerCells> layers = new ArrayList<>();
+            byLayer.forEach((layer, cells) -> layers.add(new LayerCells(layer, cells)));
+            ScanWork work = new ScanWork(base, reference, layers, cacheLayerInputs, run,
+                    currentPlan.entries().isEmpty() ? null : currentPlan);
+            runner.run(work, cell -> {
+                evaluations++;
+                measured.put(planKey + "\n+" + cell.component() + "=" + cell.setting(),
+                        new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity()));
+            });
+        }
+        List<CellMeasurement> out = new ArrayList<>();
+        for (Probe p : probes) {
+            out.add(Objects.requireNonNull(measured.get(planKey + "\n+" + p.component() + "="
+                    + Compression.magnitude(p.totalSparsity())), "no measurement came back for " + p));
+        }
+        return out;
+    }
+
+    /**
+     * The plans: in this process one after another ({@link #evaluate}); on a cluster side by
+     * side, one task each (those with Wanda here).
+     */
+    @Override
+    public List<PlanOutcome> evaluateAll(List<String> names, List<Plan> plans) {
+        if (runner == CellRunner.LOCAL || plans.stream().anyMatch(Plan::needsCalibration)) {
+            return PlanEvaluator.super.evaluateAll(names, plans);
+        }
+        if (names.size() != plans.size()) {
+            throw new IllegalArgumentException(names.size() + " names for " + plans.size() + " plans");
+        }
+        List<PlanScores> scores = runner.evaluate(new PlanWork(base, reference, plans, scanned, run));
+        List<PlanOutcome> out = new ArrayList<>();
+        for (int i = 0; i < plans.size(); i++) {
+            evaluations++;
+            PlanOutcome o = scores.get(i).outcome(names.get(i), plans.get(i));
+            measured.putIfAbsent(keyOf(plans.get(i)), scores.get(i).measurement());
+            out.add(o);
+        }
+        return out;
+    }
+
+    @Override
+    public int slots() {
+        return runner.slots();
+    }
+
+    /** Whether the batches run in this process (the local runner) rather than as cluster tasks. */
+    public boolean runsInThisProcess() {
+        return runner == CellRunner.LOCAL;
+    }
+
     @Override
     public PlanOutcome evaluate(String name, Plan plan) {
         try (Model candidate = plan.apply(base, calibration, threads())) {
             EvaluationResult r = evaluate(candidate, null);
             measured.putIfAbsent(keyOf(plan), measurementOf(r));
-            return outcomeOf(name, plan, candidate, r);
+            return PlanScores.of(candidate, r, scanned).outcome(name, plan);
         }
     }
 
@@ -160,24 +255,6 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
 
     private static CellMeasurement measurementOf(EvaluationResult r) {
         return new CellMeasurement(r.fdtQ(75), r.aggregates().tokenPerplexity());
-    }
-
-    private PlanOutcome outcomeOf(String name, Plan plan, Model candidate, EvaluationResult r) {
-        long parameters = 0;
-        double zeros = 0;
-        long naive = 0;
-        for (String s : scanned) {
-            Component c = candidate.components().get(indexOf(s));
-            parameters += c.parameterCount();
-            zeros += c.sparsity() * c.parameterCount();
-            if (c.format() == WeightFormat.INT8) {
-                naive += c.parameterCount();
-            }
-        }
-        double sparsity = parameters == 0 ? 0 : zeros / parameters;
-        double quantized = parameters == 0 ? 0 : (double) naive / parameters;
-        return new PlanOutcome(name, plan, sparsity, quantized, r.fdtQ(75), r.aggregates().fdt().mean(),
-                r.aggregates().sdt().mean(), r.aggregates().tokenPerplexity(), Double.NaN, candidate.storageBytes());
     }
 
     /** Makes {@link #current} the candidate of {@code plan}, dropping the old one and its layer inputs. */

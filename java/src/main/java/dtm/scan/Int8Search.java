@@ -120,13 +120,7 @@ public final class Int8Search {
         List<PrefixCheck> checks = new ArrayList<>();
         int selected;
         if (options.search() == PrefixSearch.LINEAR) {
-            selected = 0;
-            for (int k = 1; k <= order.size(); k++) {
-                if (!check(k, order, options, plans, checks).passed()) {
-                    break;
-                }
-                selected = k;
-            }
+            selected = linear(order, options, plans, checks);
         } else if (check(order.size(), order, options, plans, checks).passed()) {
             selected = order.size();
         } else {
@@ -193,6 +187,37 @@ public final class Int8Search {
                 : chosen.outcome().withName(GUIDED, selection.plan());
         Plan random = randomOrder(PlanComponent.of(scan), selection.selectedParameters(), seed, options.fallback());
         return new Comparison(selection, random, List.of(guided, plans.evaluate(RANDOM_ORDER, random)));
+    }
+
+    /**
+     * The longest prefix whose every prefix passes, checking prefixes in increasing length. With
+     * an evaluator of several slots a round checks that many lengths side by side; checks past
+     * the first failure are dropped, so the checks and the selection are those of one after another.
+     */
+    private static int linear(List<RankedComponent> order, Options options, PlanEvaluator plans,
+                              List<PrefixCheck> checks) {
+        int slots = Math.max(1, plans.slots());
+        int selected = 0;
+        for (int first = 1; first <= order.size(); first += slots) {
+            int last = Math.min(order.size(), first + slots - 1);
+            List<String> names = new ArrayList<>();
+            List<Plan> round = new ArrayList<>();
+            for (int k = first; k <= last; k++) {
+                names.add("int8 prefix " + k);
+                round.add(prefixPlan(order, k, options.fallback(), List.of(), "int8 prefix " + k));
+            }
+            List<PlanOutcome> outcomes = plans.evaluateAll(names, round);
+            for (int k = first; k <= last; k++) {
+                PlanOutcome outcome = outcomes.get(k - first);
+                PrefixCheck c = new PrefixCheck(k, outcome, outcome.fdt75() >= options.threshold());
+                checks.add(c);
+                if (!c.passed()) {
+                    return selected;
+                }
+                selected = k;
+            }
+        }
+        return selected;
     }
 
     private static PrefixCheck check(int length, List<RankedComponent> order, Options options, PlanEvaluator plans,

@@ -82,7 +82,7 @@ public final class PlanStudy {
         List<PlanComponent> components = PlanComponent.of(scan);
         List<String> names = components.stream().map(PlanComponent::name).toList();
         try (EngineEvaluator engine = new EngineEvaluator(base, reference, calibration, scan, names,
-                options.scan().cacheLayerInputs(), options.scan().run())) {
+                options.scan().cacheLayerInputs(), options.scan().run(), options.scan().runner())) {
             Counted counted = new Counted(engine, progress, estimate(components.size(), options));
             PruningSearch.Comparison pruning = options.pruning() == null ? null
                     : PruningSearch.compare(components, options.pruning(), scan.n(), counted, counted);
@@ -156,6 +156,31 @@ public final class PlanStudy {
         @Override
         public PlanOutcome evaluate(String name, Plan plan) {
             return step(engine.evaluate(name, plan));
+        }
+
+        @Override
+        public List<CellMeasurement> measureAll(Plan current, List<Probe> probes) {
+            if (engine.runsInThisProcess()) {
+                return CellEvaluator.super.measureAll(current, probes);  // a progress step per measurement
+            }
+            List<CellMeasurement> out = engine.measureAll(current, probes);
+            out.forEach(this::step);
+            return out;
+        }
+
+        @Override
+        public List<PlanOutcome> evaluateAll(List<String> names, List<Plan> plans) {
+            if (engine.runsInThisProcess()) {
+                return PlanEvaluator.super.evaluateAll(names, plans);
+            }
+            List<PlanOutcome> out = engine.evaluateAll(names, plans);
+            out.forEach(this::step);
+            return out;
+        }
+
+        @Override
+        public int slots() {
+            return engine.slots();
         }
 
         private <T> T step(T value) {

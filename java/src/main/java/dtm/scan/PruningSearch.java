@@ -133,6 +133,27 @@ public final class PruningSearch {
                     : Double.NaN;
             Map<String, CellMeasurement> atHalf = new HashMap<>();
             Map<String, CellMeasurement> atThreeHalves = new HashMap<>();
+            // The step's measurements, independent of one another: asked for at once.
+            List<CellEvaluator.Probe> probes = new ArrayList<>();
+            for (PlanComponent c : components) {
+                double s = sparsity.get(c.name());
+                if (s < 1) {
+                    double x1 = Math.min(s + t / 2, 1.0);
+                    double x2 = Math.min(s + 3 * t / 2, 1.0);
+                    probes.add(new CellEvaluator.Probe(c.name(), x1));
+                    if (x2 != x1) {
+                        probes.add(new CellEvaluator.Probe(c.name(), x2));
+                    }
+                }
+            }
+            Map<CellEvaluator.Probe, CellMeasurement> measured = new HashMap<>();
+            List<CellMeasurement> results = cells.measureAll(current, probes);
+            if (results.size() != probes.size()) {
+                throw new IllegalStateException(results.size() + " measurements for " + probes.size() + " probes");
+            }
+            for (int i = 0; i < probes.size(); i++) {
+                measured.put(probes.get(i), results.get(i));
+            }
             List<ComponentCurve> curves = new ArrayList<>();
             for (PlanComponent c : components) {
                 double s = sparsity.get(c.name());
@@ -141,8 +162,8 @@ public final class PruningSearch {
                 if (s < 1) {
                     double x1 = Math.min(s + t / 2, 1.0);
                     double x2 = Math.min(s + 3 * t / 2, 1.0);
-                    CellMeasurement m1 = cells.measure(current, c.name(), x1);
-                    CellMeasurement m2 = x2 == x1 ? m1 : cells.measure(current, c.name(), x2);
+                    CellMeasurement m1 = measured.get(new CellEvaluator.Probe(c.name(), x1));
+                    CellMeasurement m2 = measured.get(new CellEvaluator.Probe(c.name(), x2));
                     atHalf.put(c.name(), m1);
                     atThreeHalves.put(c.name(), m2);
                     v1 = valueOf(m1, driver, currentPerplexity, n);
@@ -196,8 +217,8 @@ public final class PruningSearch {
         PruningResult fdt = run(components, schedule, n, PruningDriver.FDT, cells);
         Plan uniform = uniform(components, schedule.targetSparsity());
         PruningResult perplexity = run(components, schedule, n, PruningDriver.PERPLEXITY, cells);
-        List<PlanOutcome> outcomes = List.of(plans.evaluate(PruningDriver.FDT.label(), fdt.plan()),
-                plans.evaluate(UNIFORM, uniform), plans.evaluate(PruningDriver.PERPLEXITY.label(), perplexity.plan()));
+        List<PlanOutcome> outcomes = plans.evaluateAll(List.of(PruningDriver.FDT.label(), UNIFORM,
+                PruningDriver.PERPLEXITY.label()), List.of(fdt.plan(), uniform, perplexity.plan()));
         return new Comparison(fdt, uniform, perplexity, outcomes);
     }
 

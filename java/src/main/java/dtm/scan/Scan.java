@@ -3,9 +3,6 @@ package dtm.scan;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dtm.metrics.EvaluationOptions;
-import dtm.metrics.EvaluationResult;
-import dtm.metrics.LayerInputCache;
 import dtm.metrics.Reference;
 import dtm.metrics.RunOptions;
 import dtm.model.Component;
@@ -29,7 +26,9 @@ import java.util.TreeSet;
  * entering the layer is captured once (from the previous layer's, so all captures together cost
  * one pass) and each cell of the layer starts there: the layers before it are the base's, so
  * the results are bitwise those of a full pass. With a checkpoint file every finished cell is
- * written at once and a rerun skips the cells already there.
+ * written at once and a rerun skips the cells already there. The cells run in this process or,
+ * with {@link Options#runner()} a cluster's runner (dtm-spark), as tasks elsewhere; they stream
+ * back into the same checkpoint.
  */
 public final class Scan {
     /** The settings a scan tries when none are given. */
@@ -47,41 +46,54 @@ public final class Scan {
      * @param cacheLayerInputs start each cell at its layer from cached inputs (DESIGN.md §3)
      * @param checkpoint       checkpoint file to resume from and write to; null = none
      * @param run              sessions, chunking and progress
+     * @param runner           where the cells run: {@link CellRunner#LOCAL} (this process) or a
+     *                         cluster's runner ({@link ClusterRunners}), which the caller closes
      */
     public record Options(List<String> components, List<Compression> settings, boolean cacheLayerInputs,
-                          Path checkpoint, RunOptions run) {
+                          Path checkpoint, RunOptions run, CellRunner runner) {
         public Options {
             components = List.copyOf(components);
             settings = List.copyOf(settings);
             Objects.requireNonNull(run, "run");
+            Objects.requireNonNull(runner, "runner");
             if (components.isEmpty() || settings.isEmpty()) {
                 throw new IllegalArgumentException("a scan needs at least one component pattern and one setting");
             }
         }
 
-        /** Every decoder matrix, the default settings, cached layer inputs, no checkpoint. */
+        /** The scan of the given cells in this process. */
+        public Options(List<String> components, List<Compression> settings, boolean cacheLayerInputs,
+                       Path checkpoint, RunOptions run) {
+            this(components, settings, cacheLayerInputs, checkpoint, run, CellRunner.LOCAL);
+        }
+
+        /** Every decoder matrix, the default settings, cached layer inputs, no checkpoint, in this process. */
         public static Options defaults() {
             return new Options(List.of("model.layers.*"), DEFAULT_SETTINGS, true, null, RunOptions.defaults());
         }
 
         public Options withComponents(List<String> patterns) {
-            return new Options(patterns, settings, cacheLayerInputs, checkpoint, run);
+            return new Options(patterns, settings, cacheLayerInputs, checkpoint, run, runner);
         }
 
         public Options withSettings(List<Compression> s) {
-            return new Options(components, s, cacheLayerInputs, checkpoint, run);
+            return new Options(components, s, cacheLayerInputs, checkpoint, run, runner);
         }
 
         public Options withCacheLayerInputs(boolean cache) {
-            return new Options(components, settings, cache, checkpoint, run);
+            return new Options(components, settings, cache, checkpoint, run, runner);
         }
 
         public Options withCheckpoint(Path file) {
-            return new Options(components, settings, cacheLayerInputs, file, run);
+            return new Options(components, settings, cacheLayerInputs, file, run, runner);
         }
 
         public Options withRun(RunOptions r) {
-            return new Options(components, settings, cacheLayerInputs, checkpoint, r);
+            return new Options(components, settings, cacheLayerInputs, checkpoint, r, runner);
+        }
+
+        public Options withRunner(CellRunner r) {
+            return new Options(components, settings, cacheLayerInputs, checkpoint, run, r);
         }
     }
 
@@ -112,49 +124,16 @@ public final class Scan {
                 checkpoint.done().forEach(c -> cells.put(key(c.component(), c.setting()), c));
             }
             RunOptions quiet = options.run().withProgress(dtm.metrics.Progress.NONE);
-            EvaluationOptions evaluation = EvaluationOptions.defaults().withRun(quiet);
             options.run().progress().update("scan", cells.size(), total);
-            int layers = base.config().layers();
-            LayerInputCache cache = null;
-            try {
-                for (int layer : layersOf(base, indices)) {
-                    if (options.cacheLayerInputs() && !allDone(base, indices, layer, settings, cells)) {
-                        LayerInputCache next = reference.captureLayerInputs(base, layer, cache, quiet);
-                        if (cache != null) {
-                            cache.close();
-                        }
-                        cache = next;
-                    }
-                    for (int index : indices) {
-                        Component c = base.components().get(index);
-                        if (layerOf(c, layers) != layer) {
-                            continue;
-                        }
-                        for (Compression setting : options.settings()) {
-                            if (cells.containsKey(key(c.name(), setting.toString()))) {
-                                continue;
-                            }
-                            long t0 = System.nanoTime();
-                            EvaluationResult r;
-                            try (Model candidate = base.compress(index, setting)) {
-                                r = reference.evaluate(candidate, evaluation,
-                                        options.cacheLayerInputs() ? cache : null);
-                            }
-                            ScanCell cell = new ScanCell(c.name(), c.kind(), c.layer(), c.parameterCount(),
-                                    setting.toString(), r.aggregates(), r.fdtQ(75), (System.nanoTime() - t0) / 1e9);
-                            if (checkpoint != null) {
-                                checkpoint.append(cell);
-                            }
-                            cells.put(key(cell.component(), cell.setting()), cell);
-                            options.run().progress().update("scan", cells.size(), total);
-                        }
-                    }
+            ScanWork work = new ScanWork(base, reference, pending(base, indices, options.settings(), cells),
+                    options.cacheLayerInputs(), quiet);
+            options.runner().run(work, cell -> {
+                if (checkpoint != null) {
+                    checkpoint.append(cell);
                 }
-            } finally {
-                if (cache != null) {
-                    cache.close();
-                }
-            }
+                cells.put(key(cell.component(), cell.setting()), cell);
+                options.run().progress().update("scan", cells.size(), total);
+            });
             return new ScanResult(baseName, refName, n, settings, inOrder(cells, base, indices, settings),
                     (System.nanoTime() - start) / 1e9);
         } finally {
@@ -194,20 +173,29 @@ public final class Scan {
         return List.copyOf(layers);
     }
 
-    private static boolean allDone(Model base, List<Integer> indices, int layer, List<String> settings,
-                                   Map<String, ScanCell> cells) {
-        for (int i : indices) {
-            Component c = base.components().get(i);
-            if (layerOf(c, base.config().layers()) != layer) {
-                continue;
-            }
-            for (String s : settings) {
-                if (!cells.containsKey(key(c.name(), s))) {
-                    return false;
+    /** The cells not yet in {@code done}, by layer in increasing order, each layer's in scan order. */
+    private static List<LayerCells> pending(Model base, List<Integer> indices, List<Compression> settings,
+                                            Map<String, ScanCell> done) {
+        int layers = base.config().layers();
+        List<LayerCells> out = new ArrayList<>();
+        for (int layer : layersOf(base, indices)) {
+            List<LayerCells.Cell> cells = new ArrayList<>();
+            for (int i : indices) {
+                Component c = base.components().get(i);
+                if (layerOf(c, layers) != layer) {
+                    continue;
+                }
+                for (Compression s : settings) {
+                    if (!done.containsKey(key(c.name(), s.toString()))) {
+                        cells.add(new LayerCells.Cell(i, s));
+                    }
                 }
             }
+            if (!cells.isEmpty()) {
+                out.add(new LayerCells(layer, cells));
+            }
         }
-        return true;
+        return out;
     }
 
     /** The key of a cell in the map of finished cells. */
