@@ -31,15 +31,22 @@ Library load() {
         candidates.push_back("libdtm_cuda.so");
     }
     void * handle = nullptr;
+    // Only the errors of a library that is there but does not load (a missing libcuda.so.1, say)
+    // are worth the words; "no such file" for every candidate is said in one short sentence.
     std::string errors;
     for (const std::string & c : candidates) {
         handle = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (handle) break;
         const char * e = dlerror();
-        errors += (errors.empty() ? "" : "; ") + std::string(e ? e : c.c_str());
+        const std::string why = e ? e : c;
+        if (why.find("No such file or directory") == std::string::npos) {
+            errors += (errors.empty() ? "" : "; ") + why;
+        }
     }
     if (handle == nullptr) {
-        lib.why_not = "no CUDA library in this build (" + errors + ")";
+        lib.why_not = errors.empty() ? "no CUDA library in this build (libdtm_cuda.so not found beside libdtm.so, "
+                                       "on the library path or at $DTM_CUDA_LIBRARY)"
+                                     : "the CUDA library does not load (" + errors + ")";
         return lib;
     }
     // Never dlclose()d: device memory freed late (with a Linear) still calls into it.
