@@ -59,7 +59,7 @@ class Int8SearchTest {
             }
             prefixLengths.add(quantized.size());
             int fdt = fdtOfQuantized.applyAsInt(quantized);
-            return new PlanOutcome(name, plan, 0, 0, fdt, fdt, 0, 2, Double.NaN, 0);
+            return new PlanOutcome(name, plan, 0, 0, new Headline(0, 0, 0), fdt, fdt, 0, 2, Double.NaN, 0);
         }
     }
 
