@@ -61,11 +61,11 @@ class PlanCliTest {
                 "the plan resumed the finished scan: no cell was computed again");
         String plans = console.out();
         for (String name : List.of("FDT-guided", "uniform magnitude", "perplexity-guided", "FDT-guided int8",
-                "random-order int8")) {
+                "perplexity-ranked int8", "random-order int8")) {
             assertTrue(plans.contains("\n" + name + " "), name + " in\n" + plans);
         }
         JsonNode scan = new ObjectMapper().readTree(dir.resolve("scan.json").toFile());
-        assertEquals(5, scan.get("plans").size(), scan.toPrettyString());
+        assertEquals(6, scan.get("plans").size(), scan.toPrettyString());
         JsonNode fdtGuided = scan.get("plans").get(0);
         assertTrue(Double.isFinite(fdtGuided.get("textPerplexity").asDouble()), fdtGuided.toString());
         // The paper's headline figures in the summary line, the JSON and the CSV. The study holds
