@@ -61,13 +61,28 @@ class PlanCliTest {
                 "the plan resumed the finished scan: no cell was computed again");
         String plans = console.out();
         for (String name : List.of("FDT-guided", "uniform magnitude", "perplexity-guided", "FDT-guided int8",
-                "random-order int8")) {
+                "perplexity-ranked int8", "random-order int8")) {
             assertTrue(plans.contains("\n" + name + " "), name + " in\n" + plans);
         }
         JsonNode scan = new ObjectMapper().readTree(dir.resolve("scan.json").toFile());
-        assertEquals(5, scan.get("plans").size(), scan.toPrettyString());
+        assertEquals(6, scan.get("plans").size(), scan.toPrettyString());
         JsonNode fdtGuided = scan.get("plans").get(0);
         assertTrue(Double.isFinite(fdtGuided.get("textPerplexity").asDouble()), fdtGuided.toString());
+        // The paper's headline figures in the summary line, the JSON and the CSV. The study holds
+        // two of the 42 decoder matrices (288x768 and 288x288 of 6 x 995,328 parameters), so the
+        // int8 plan's share of every decoder parameter is its share of the two, scaled.
+        assertTrue(plans.contains(">90%") && plans.contains("attn>90") && plans.contains("dec i8"), plans);
+        for (JsonNode p : scan.get("plans")) {
+            for (String figure : List.of("prunedBeyond90Share", "attentionPrunedBeyond90Share", "decoderInt8Share")) {
+                double v = p.get(figure).asDouble(-1);
+                assertTrue(v >= 0 && v <= 1, figure + " of " + p.get("name") + ": " + p.get(figure));
+            }
+        }
+        JsonNode int8 = scan.get("plans").get(3);
+        assertEquals(int8.get("quantizedShare").asDouble() * (288 * 768 + 288 * 288) / (6.0 * 995328),
+                int8.get("decoderInt8Share").asDouble(), 1e-12, "the int8 share over every decoder parameter");
+        assertTrue(Files.readAllLines(dir.resolve("scan-plans.csv")).get(0).endsWith(
+                ",pruned_beyond_90_share,attention_pruned_beyond_90_share,decoder_int8_share"));
         Path planFile = dir.resolve("plan-fdt-guided-pruning.json");
         Plan plan = Plan.read(planFile);
         assertFalse(plan.entries().isEmpty());

@@ -1,6 +1,7 @@
 package dtm.report;
 
 import dtm.model.ComponentKind;
+import dtm.scan.Headline;
 import dtm.scan.PlanComponent;
 import dtm.scan.PlanOutcome;
 import dtm.scan.PruningSearch;
@@ -57,11 +58,14 @@ final class SampleReports {
     static List<PlanOutcome> outcomes(ScanResult scan) {
         List<PlanComponent> components = PlanComponent.of(scan);
         return List.of(
-                new PlanOutcome("FDT-guided", PruningSearch.uniform(components, 0.5), 0.5, 0, 71, 80.5, 9.5, 2.31, 6.9,
+                new PlanOutcome("FDT-guided", PruningSearch.uniform(components, 0.5), 0.5, 0,
+                        new Headline(0.25, 0.5, 0), 71, 80.5, 9.5, 2.31, 6.9,
                         30_000_000L),
-                new PlanOutcome("uniform magnitude", PruningSearch.uniform(components, 0.5), 0.5, 0, 40, 55.0, 21.0,
+                new PlanOutcome("uniform magnitude", PruningSearch.uniform(components, 0.5), 0.5, 0,
+                        new Headline(0, 0, 0), 40, 55.0, 21.0,
                         2.62, 7.4, 30_000_000L),
-                new PlanOutcome("perplexity-guided", PruningSearch.uniform(components, 0.5), 0.5, 0, 52, 63.2, 15.1,
+                new PlanOutcome("perplexity-guided", PruningSearch.uniform(components, 0.5), 0.5, 0,
+                        new Headline(0.125, 0, 0), 52, 63.2, 15.1,
                         2.29, 7.0, 30_000_000L));
     }
 

@@ -83,6 +83,6 @@ final class FakeModel implements CellEvaluator, PlanEvaluator {
     public PlanOutcome evaluate(String name, Plan plan) {
         evaluated.add(name);
         CellMeasurement m = measure(plan);
-        return new PlanOutcome(name, plan, 0, 0, m.fdt75(), m.fdt75(), n - m.fdt75(), m.perplexity(), Double.NaN, 0);
+        return new PlanOutcome(name, plan, 0, 0, new Headline(0, 0, 0), m.fdt75(), m.fdt75(), n - m.fdt75(), m.perplexity(), Double.NaN, 0);
     }
 }

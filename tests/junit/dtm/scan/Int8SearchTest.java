@@ -59,7 +59,7 @@ class Int8SearchTest {
             }
             prefixLengths.add(quantized.size());
             int fdt = fdtOfQuantized.applyAsInt(quantized);
-            return new PlanOutcome(name, plan, 0, 0, fdt, fdt, 0, 2, Double.NaN, 0);
+            return new PlanOutcome(name, plan, 0, 0, new Headline(0, 0, 0), fdt, fdt, 0, 2, Double.NaN, 0);
         }
     }
 
@@ -84,6 +84,27 @@ class Int8SearchTest {
         assertEquals(99, order.get(0).fdt75());
         assertThrows(IllegalArgumentException.class, () -> Int8Search.rank(new ScanResult("b", "r", N,
                 List.of("magnitude:0.5"), List.of(), 0)));
+    }
+
+    @Test
+    void thePerplexityRankedBaselineOrdersByPerplexityOfY() {
+        // int8 cells of components 0..5 with perplexities 2.5, 2.1, 3.0, 2.1, 2.9, 2.0: lowest first,
+        // ties (1 and 3 at 2.1, both FDT_75 95) in scan order.
+        double[] ppl = {2.5, 2.1, 3.0, 2.1, 2.9, 2.0};
+        List<ScanCell> cells = new ArrayList<>();
+        for (int i = 0; i < ppl.length; i++) {
+            cells.add(SyntheticScans.cell(KINDS[i], 0, 100 * (i + 1), "int8", INT8_FDT[i], INT8_FDT[i], 0, ppl[i], N));
+        }
+        ScanResult scan = new ScanResult("base", "ref", N, List.of("int8"), cells, 1);
+        assertEquals(List.of(5, 1, 3, 0, 4, 2).stream().map(Int8SearchTest::name).toList(),
+                Int8Search.rankByPerplexity(scan).stream().map(RankedComponent::component).toList());
+        // The same search over that order: component 5 first (penalty 90) fails at once.
+        Int8Selection s = Int8Search.select(Int8Search.rankByPerplexity(scan), Int8Search.PERPLEXITY_RANKED, "ranked",
+                new Int8Search.Options(85, null, Int8Search.PrefixSearch.LINEAR), additive(PENALTY));
+        assertEquals(0, s.selected());
+        assertEquals(List.of(1), s.checks().stream().map(Int8Search.PrefixCheck::length).toList());
+        assertTrue(s.plan().description().startsWith(Int8Search.PERPLEXITY_RANKED + ": the 0 of 6"),
+                s.plan().description());
     }
 
     @Test
@@ -187,12 +208,14 @@ class Int8SearchTest {
         Fake fake = additive(PENALTY);
         Int8Search.Comparison c = Int8Search.compare(scan(INT8_FDT),
                 new Int8Search.Options(85, null, Int8Search.PrefixSearch.LINEAR), 3, fake);
-        assertEquals(List.of(Int8Search.GUIDED, Int8Search.RANDOM_ORDER),
+        assertEquals(List.of(Int8Search.GUIDED, Int8Search.PERPLEXITY_RANKED, Int8Search.RANDOM_ORDER),
                 c.outcomes().stream().map(PlanOutcome::name).toList());
         assertEquals(89, c.outcomes().get(0).fdt75());
         assertEquals(c.selection().plan(), c.outcomes().get(0).plan());
-        // Four prefix checks and the baseline: the guided plan is not evaluated twice.
-        assertEquals(5, fake.names.size());
-        assertEquals(Int8Search.RANDOM_ORDER, fake.names.get(4));
+        assertEquals(c.perplexityRanked().plan(), c.outcomes().get(1).plan());
+        // Four prefix checks per search (the perplexities tie, so both orders are the same here)
+        // and the random order: neither selected plan is evaluated twice.
+        assertEquals(9, fake.names.size());
+        assertEquals(Int8Search.RANDOM_ORDER, fake.names.get(8));
     }
 }

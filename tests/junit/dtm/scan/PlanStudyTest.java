@@ -27,9 +27,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The plan searches on the default model with the engine: a measurement on top of a non-empty
- * plan from cached layer inputs equals a full evaluation of the longer plan; measurements the
- * scan has are taken from it unchanged; and every plan the study writes reproduces its reported
- * metrics when read back from its JSON and evaluated again.
+ * plan from cached layer inputs equals a full evaluation of the longer plan against the starting
+ * model's own reference; the starting model of a later pruning step measures FDT = N against
+ * it (every sample), as does each component at the sparsity it has; measurements the scan has
+ * are taken from it unchanged; and every plan the study writes reproduces its reported metrics
+ * (against the base's reference) when read back from its JSON and evaluated again.
  */
 class PlanStudyTest {
     private static final List<String> COMPONENTS = List.of("model.layers.[4-5].mlp.*", "model.layers.5.self_attn.o_proj");
@@ -60,9 +62,21 @@ class PlanStudyTest {
     }
 
     private static CellMeasurement fullEvaluation(Plan plan) {
+        return fullEvaluation(plan, reference);
+    }
+
+    /** The candidate of {@code plan}, evaluated against {@code against} in one full pass. */
+    private static CellMeasurement fullEvaluation(Plan plan, Reference against) {
         try (Model candidate = plan.apply(base, null, 2)) {
-            EvaluationResult r = reference.evaluate(candidate, EvaluationOptions.defaults().withRun(run()));
+            EvaluationResult r = against.evaluate(candidate, EvaluationOptions.defaults().withRun(run()));
             return new CellMeasurement(r.fdtQ(75), r.aggregates().tokenPerplexity());
+        }
+    }
+
+    /** The reference of {@code plan}'s candidate: its own greedy continuations of the base's prompts. */
+    private static Reference ownReference(Plan plan) {
+        try (Model candidate = plan.apply(base, null, 2)) {
+            return Reference.generate(candidate, reference.prompts(), reference.settings().options(), run());
         }
     }
 
@@ -73,6 +87,7 @@ class PlanStudyTest {
                 new Plan.Entry("model.layers.5.mlp.down_proj", Compression.magnitude(0.2))));
         List<String> names = List.of("model.layers.5.mlp.down_proj", "model.layers.4.mlp.gate_proj",
                 "model.layers.2.mlp.up_proj");
+        Reference own = ownReference(current);
         try (EngineEvaluator engine = new EngineEvaluator(base, reference, null, null, names, true, run())) {
             // Layer 5 first, then layer 4 (the cache goes back), then the component already in the plan.
             for (String[] c : new String[][] {{"model.layers.5.mlp.down_proj", "0.45"},
@@ -94,11 +109,39 @@ class PlanStudyTest {
                 if (!extended) {
                     entries.add(new Plan.Entry(c[0], Compression.magnitude(s)));
                 }
-                assertEquals(fullEvaluation(new Plan("longer", entries)), measured, c[0] + " at " + s);
+                assertEquals(fullEvaluation(new Plan("longer", entries), own), measured, c[0] + " at " + s);
             }
             int evaluations = engine.evaluations();
             engine.measure(current, "model.layers.4.mlp.gate_proj", 0.6);
             assertEquals(evaluations, engine.evaluations(), "a repeated measurement is remembered, not redone");
+        }
+    }
+
+    @Test
+    void aLaterStepIsMeasuredAgainstItsStartingModelsOwnReference() {
+        int n = reference.settings().options().n();
+        Plan start = new Plan("after step 1", List.of(
+                new Plan.Entry("model.layers.4.mlp.up_proj", Compression.magnitude(0.4)),
+                new Plan.Entry("model.layers.5.self_attn.o_proj", Compression.magnitude(0.3))));
+        List<String> names = List.of("model.layers.4.mlp.up_proj", "model.layers.5.self_attn.o_proj",
+                "model.layers.5.mlp.down_proj");
+        // Against the base's reference this starting model has drifted: the old measurement's cliff.
+        assertTrue(fullEvaluation(start).fdt75() < n, "the starting model should drift from the base");
+        // Against its own reference every sample keeps all N tokens and no token diverges.
+        try (Model m = start.apply(base, null, 2)) {
+            EvaluationResult self = ownReference(start).evaluate(m, EvaluationOptions.defaults().withRun(run()));
+            assertEquals(n, self.aggregates().fdt().min(), "FDT = N on every sample");
+            assertEquals(0.0, self.aggregates().sdt().max(), "SDT = 0 on every sample");
+        }
+        try (EngineEvaluator engine = new EngineEvaluator(base, reference, null, null, names, true, run())) {
+            assertEquals(n, engine.measure(start).fdt75(), "the step's starting model, the curves' knot at 0");
+            // Each component at the sparsity it has (pruned and unpruned ones) is the starting model again.
+            assertEquals(n, engine.measure(start, "model.layers.4.mlp.up_proj", 0.4).fdt75());
+            assertEquals(n, engine.measure(start, "model.layers.5.self_attn.o_proj", 0.3).fdt75());
+            assertEquals(n, engine.measure(start, "model.layers.5.mlp.down_proj", 0.0).fdt75());
+            assertEquals(1, engine.referencesGenerated(), "one reference for the step, shared by its measurements");
+            // A whole plan is still evaluated against the base's reference.
+            assertEquals(fullEvaluation(start).fdt75(), engine.evaluate("start", start).fdt75());
         }
     }
 
@@ -115,10 +158,11 @@ class PlanStudyTest {
         assertNotNull(result.pruning());
         assertNotNull(result.int8());
         assertEquals(List.of(PruningDriver.FDT.label(), PruningSearch.UNIFORM, PruningDriver.PERPLEXITY.label(),
-                Int8Search.GUIDED, Int8Search.RANDOM_ORDER), result.outcomes().stream().map(PlanOutcome::name).toList());
+                Int8Search.GUIDED, Int8Search.PERPLEXITY_RANKED, Int8Search.RANDOM_ORDER),
+                result.outcomes().stream().map(PlanOutcome::name).toList());
         // Step 1 of a 20 % target measures at 10 % and 30 %: both are scan cells, so the
-        // searches evaluated only the plans and the int8 prefixes.
-        assertTrue(result.evaluations() <= 3 + 1 + 4 + 1, "evaluations: " + result.evaluations());
+        // searches evaluated only the plans and the int8 prefixes (two searches of about log2(7) + 1).
+        assertTrue(result.evaluations() <= 3 + 2 * (1 + 4) + 1, "evaluations: " + result.evaluations());
         for (PlanOutcome o : result.outcomes()) {
             Plan reread = Plan.fromJson(o.plan().toJson());
             CellMeasurement again = fullEvaluation(reread);

@@ -32,7 +32,9 @@ import java.util.Map;
                         + "driven by perplexity of y.",
                 "  int8     components ranked by FDT_75 of their naive int8 (W8A8) cell, the longest prefix "
                         + "whose combined candidate keeps FDT_75 >= --fdt-threshold quantized naively (the "
-                        + "rest --int8-fallback); against a random order with the same parameter count.",
+                        + "rest --int8-fallback, LLM.int8() by default); against the same search over the "
+                        + "components ranked by perplexity of y, and a random order with the guided plan's "
+                        + "parameter count.",
                 "Every plan is evaluated as one candidate (FDT, SDT, perplexity of y, text perplexity, "
                         + "size) and written as a plan file (dtm.plan/1, with the evidence behind each choice) "
                         + "that 'dtm eval --plan' and 'dtm compress --plan' take.",
@@ -42,7 +44,7 @@ import java.util.Map;
         footerHeading = "%nExamples:%n",
         footer = {"  dtm plan --sparsity 0.1                   # the README's main job: default model, 64 prompts",
                 "  dtm plan --sparsity 0.7 --steps 2 --no-int8",
-                "  dtm plan --fdt-threshold 50 --int8-fallback int8-outlier --no-pruning",
+                "  dtm plan --fdt-threshold 50 --int8-fallback none --no-pruning",
                 "  dtm eval --plan dtm-report/plan-fdt-guided-pruning.json --count 64   # re-evaluate a plan"})
 final class PlanCommand extends StudyCommand {
     @Option(names = "--sparsity", paramLabel = "S", defaultValue = "0.5",
@@ -61,9 +63,10 @@ final class PlanCommand extends StudyCommand {
             description = "int8: the FDT_75 the combined candidate must keep (default: 90 %% of N, rounded up).")
     Integer fdtThreshold;
 
-    @Option(names = "--int8-fallback", paramLabel = "SPEC", defaultValue = "none",
-            description = "int8: what the components not naively quantized get: none (floating point), "
-                    + "int8-outlier[:T], int8-weight, q8_0, ... (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--int8-fallback", paramLabel = "SPEC", defaultValue = "int8-outlier",
+            description = "int8: what the components not naively quantized get: int8-outlier[:T] (LLM.int8(), "
+                    + "outlier columns above T = 6 in floating point, as the paper), none (floating point), "
+                    + "int8-weight, q8_0, ... (default: ${DEFAULT-VALUE}).")
     String int8Fallback;
 
     @Option(names = "--int8-search", paramLabel = "HOW", defaultValue = "binary",
@@ -167,6 +170,7 @@ final class PlanCommand extends StudyCommand {
         }
         if (result.int8() != null) {
             written.add(write("plan-fdt-guided-int8.json", result.int8().selection().plan(), fingerprint));
+            written.add(write("plan-perplexity-ranked-int8.json", result.int8().perplexityRanked().plan(), fingerprint));
             written.add(write("plan-random-order-int8.json", result.int8().randomOrder(), fingerprint));
         }
         return written;

@@ -184,15 +184,19 @@ abstract class StudyCommand implements Callable<Integer> {
             return;
         }
         out.println();
-        out.printf("%-28s %9s %7s %7s %9s %9s %9s %9s %8s%n", "plan", "sparsity", "int8", "FDT_75", "mean FDT",
-                "mean SDT", "PPL of y", "text PPL", "size");
+        out.printf("%-28s %9s %7s %7s %9s %9s %9s %9s %8s %7s %7s %7s%n", "plan", "sparsity", "int8", "FDT_75",
+                "mean FDT", "mean SDT", "PPL of y", "text PPL", "size", ">90%", "attn>90", "dec i8");
         for (PlanOutcome o : result.outcomes()) {
-            out.printf(Locale.ROOT, "%-28s %8.1f%% %6.1f%% %7d %9s %9s %9s %9s %7.1f%%%n", o.name(),
-                    100 * o.sparsity(), 100 * o.quantizedShare(), o.fdt75(), MetricText.table("%.2f", o.fdtMean()),
-                    MetricText.table("%.2f", o.sdtMean()), MetricText.table("%.4f", o.perplexity()),
+            out.printf(Locale.ROOT, "%-28s %8.1f%% %6.1f%% %7d %9s %9s %9s %9s %7.1f%% %6.1f%% %6.1f%% %6.1f%%%n",
+                    o.name(), 100 * o.sparsity(), 100 * o.quantizedShare(), o.fdt75(),
+                    MetricText.table("%.2f", o.fdtMean()), MetricText.table("%.2f", o.sdtMean()),
+                    MetricText.table("%.4f", o.perplexity()),
                     Double.isNaN(o.textPerplexity()) ? "-" : MetricText.table("%.4f", o.textPerplexity()),
-                    100.0 * o.bytes() / result.baseBytes());
+                    100.0 * o.bytes() / result.baseBytes(), 100 * o.headline().prunedBeyond90(),
+                    100 * o.headline().attentionPrunedBeyond90(), 100 * o.headline().decoderInt8Share());
         }
-        out.println("(size: the candidate's weight bytes against the fp32 base's)");
+        out.println("(size: the candidate's weight bytes against the fp32 base's; >90%, attn>90: the share of decoder "
+                + "matrices, and of attention q/k/v/o alone, pruned beyond 90 %; dec i8: the share of decoder "
+                + "parameters in naive int8, as the paper states its results)");
     }
 }

@@ -160,7 +160,9 @@ public final class HtmlReport {
     private static void plansTable(StringBuilder h, ReportInput input) {
         h.append("<table>\n<tr><th class=\"text\">plan</th><th>sparsity</th><th>naive int8</th><th>FDT_75</th>"
                 + "<th>mean FDT</th><th>mean SDT</th><th>PPL of y</th><th>text PPL</th><th>bytes</th>"
-                + "<th>vs fp32</th></tr>\n");
+                + "<th>vs fp32</th><th title=\"decoder matrices with more than 90 % zero weights\">&gt; 90 % "
+                + "pruned</th><th title=\"attention q, k, v, o with more than 90 % zero weights\">attention "
+                + "&gt; 90 %</th><th title=\"decoder parameters in naive int8\">decoder int8</th></tr>\n");
         for (PlanOutcome o : input.outcomes()) {
             h.append("<tr><td class=\"text\">").append(escape(o.name())).append("</td><td>")
                     .append(format("%.1f %%", 100 * o.sparsity())).append("</td><td>")
@@ -169,7 +171,10 @@ public final class HtmlReport {
                     .append(format("%.1f", o.sdtMean())).append("</td><td>").append(format("%.3f", o.perplexity()))
                     .append("</td><td>").append(optional("%.3f", o.textPerplexity())).append("</td><td>")
                     .append(format("%,d", o.bytes())).append("</td><td>")
-                    .append(optional("%.1f %%", 100 * input.sizeVsFp32(o))).append("</td></tr>\n");
+                    .append(optional("%.1f %%", 100 * input.sizeVsFp32(o))).append("</td><td>")
+                    .append(format("%.1f %%", 100 * o.headline().prunedBeyond90())).append("</td><td>")
+                    .append(format("%.1f %%", 100 * o.headline().attentionPrunedBeyond90())).append("</td><td>")
+                    .append(format("%.1f %%", 100 * o.headline().decoderInt8Share())).append("</td></tr>\n");
         }
         h.append("</table>\n");
     }

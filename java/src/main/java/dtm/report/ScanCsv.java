@@ -22,7 +22,8 @@ public final class ScanCsv {
             + "fdt_min,sdt_mean,sdt_share_mean,token_perplexity,kl_mean,identical_samples,seconds";
     /** The header of {@link #plans}. */
     public static final String PLANS_HEADER = "name,sparsity,quantized_share,fdt75,fdt_mean,sdt_mean,perplexity,"
-            + "text_perplexity,bytes,bytes_vs_fp32,plan_entries";
+            + "text_perplexity,bytes,bytes_vs_fp32,plan_entries,pruned_beyond_90_share,attention_pruned_beyond_90_share,"
+            + "decoder_int8_share";
 
     private ScanCsv() {}
 
@@ -48,7 +49,8 @@ public final class ScanCsv {
                     number(o.fdtMean()), number(o.sdtMean()), number(o.perplexity()),
                     Double.isNaN(o.textPerplexity()) ? "" : number(o.textPerplexity()),
                     Long.toString(o.bytes()), Double.isNaN(input.sizeVsFp32(o)) ? "" : number(input.sizeVsFp32(o)),
-                    Integer.toString(o.plan().entries().size()));
+                    Integer.toString(o.plan().entries().size()), number(o.headline().prunedBeyond90()),
+                    number(o.headline().attentionPrunedBeyond90()), number(o.headline().decoderInt8Share()));
         }
         return out.toString();
     }

@@ -70,6 +70,9 @@ public final class ScanJson {
             p.put("name", o.name());
             number(p, "sparsity", o.sparsity());
             number(p, "quantizedShare", o.quantizedShare());
+            number(p, "prunedBeyond90Share", o.headline().prunedBeyond90());
+            number(p, "attentionPrunedBeyond90Share", o.headline().attentionPrunedBeyond90());
+            number(p, "decoderInt8Share", o.headline().decoderInt8Share());
             p.put("fdt75", o.fdt75());
             number(p, "fdtMean", o.fdtMean());
             number(p, "sdtMean", o.sdtMean());

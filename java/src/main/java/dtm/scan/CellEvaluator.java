@@ -14,13 +14,17 @@ public interface CellEvaluator {
     /** One component pruned further on top of the current plan: to {@code totalSparsity} in all. */
     record Probe(String component, double totalSparsity) {}
 
-    /** The candidate {@code plan} makes of the base, against the base's reference. */
+    /**
+     * The candidate {@code plan} makes of the base (the model a pruning step starts from),
+     * against its own reference: FDT = N by the laws; its perplexity of its own continuations.
+     */
     CellMeasurement measure(Plan plan);
 
     /**
      * The candidate made by applying {@code current} and then pruning {@code component} alone by
      * magnitude to {@code totalSparsity} (its share of zero weights afterwards, counting the
-     * zeros {@code current} already gave it), against the base's reference.
+     * zeros {@code current} already gave it), against the reference of {@code current}'s own
+     * candidate (its greedy continuations of the same prompts; the base's for the empty plan).
      */
     CellMeasurement measure(Plan current, String component, double totalSparsity);
 

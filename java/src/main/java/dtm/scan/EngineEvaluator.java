@@ -21,8 +21,12 @@ import java.util.Objects;
 
 /**
  * The plan searches' measurements done with the native engine: every candidate is built from
- * the base ({@link Plan#apply}, {@link Model#compress}) and evaluated against the base's
- * reference.
+ * the base ({@link Plan#apply}, {@link Model#compress}). A pruning step's measurements
+ * ({@link #measure(Plan)}, {@link #measure(Plan, String, double)}) are made against the
+ * <em>current</em> model's own reference, its greedy continuations of the same prompts (the
+ * paper's fdt(m, sparse(m, c, ·)), DESIGN.md §3): the base's reference in step 1, a reference
+ * generated once for each later step's starting model. Whole plans ({@link #evaluate}) are
+ * evaluated against the base's reference, like every baseline.
  *
  * <p>What makes a search affordable:
  * <ul>
@@ -35,7 +39,7 @@ import java.util.Objects;
  *       longer chain to the base), and with cached layer inputs its evaluation starts at the
  *       component's layer from the current candidate's residual stream (DESIGN.md §3).</li>
  * </ul>
- * Close it: it holds the current candidate and its layer inputs.
+ * Close it: it holds the current candidate, its reference and its layer inputs.
  */
 public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, AutoCloseable {
     private final Model base;
@@ -48,11 +52,17 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
     private final EvaluationOptions evaluation;
     private final Map<String, CellMeasurement> measured = new HashMap<>();
     private final CellRunner runner;
+    /** Prefixes of the remembered measurements: against the current model's own reference, or the base's. */
+    private static final String OWN = "own\n";
+    private static final String BASE = "base\n";
 
     private String currentKey;
     private Model current;
+    /** The current candidate's own reference (its greedy continuations); the base's for the empty plan. */
+    private Reference currentReference;
     private LayerInputCache cache;
     private int evaluations;
+    private int referencesGenerated;
 
     /**
      * @param base             the base model; stays open while this is used
@@ -94,16 +104,22 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         return evaluations;
     }
 
+    /** How many references of current candidates this evaluator generated (one per pruning step after the first). */
+    public int referencesGenerated() {
+        return referencesGenerated;
+    }
+
+    /** The candidate of {@code plan} against its own reference (FDT = N by the laws; its perplexity of y). */
     @Override
     public CellMeasurement measure(Plan plan) {
-        String key = keyOf(plan);
+        String key = OWN + keyOf(plan);
         CellMeasurement known = measured.get(key);
         if (known != null) {
             return known;
         }
         // The plan is (in the pruning search) the current plan that components are measured on next.
-        useCurrent(plan, key);
-        CellMeasurement m = measurementOf(evaluate(current, null));
+        useCurrent(plan, keyOf(plan));
+        CellMeasurement m = measurementOf(evaluate(current, currentReference, null));
         measured.put(key, m);
         return m;
     }
@@ -111,7 +127,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
     @Override
     public CellMeasurement measure(Plan currentPlan, String component, double totalSparsity) {
         String planKey = keyOf(currentPlan);
-        String key = planKey + "\n+" + component + "=" + Compression.magnitude(totalSparsity);
+        String key = OWN + planKey + "\n+" + component + "=" + Compression.magnitude(totalSparsity);
         CellMeasurement known = measured.get(key);
         if (known != null) {
             return known;
@@ -131,7 +147,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         CellMeasurement m;
         try (Model candidate = current.compress(Map.of(index, Compression.magnitude(totalSparsity)), calibration,
                 threads())) {
-            m = measurementOf(evaluate(candidate, inputs));
+            m = measurementOf(evaluate(candidate, currentReference, inputs));
         }
         measured.put(key, m);
         return m;
@@ -150,7 +166,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         String planKey = keyOf(currentPlan);
         Map<Integer, List<LayerCells.Cell>> byLayer = new java.util.TreeMap<>();
         for (Probe p : probes) {
-            String key = planKey + "\n+" + p.component() + "=" + Compression.magnitude(p.totalSparsity());
+            String key = OWN + planKey + "\n+" + p.component() + "=" + Compression.magnitude(p.totalSparsity());
             if (measured.containsKey(key)) {
                 continue;
             }
@@ -172,17 +188,18 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         if (!byLayer.isEmpty()) {
             List<LayerCells> layers = new ArrayList<>();
             byLayer.forEach((layer, cells) -> layers.add(new LayerCells(layer, cells)));
-            ScanWork work = new ScanWork(base, reference, layers, cacheLayerInputs, run,
+            useCurrent(currentPlan, planKey);  // the current model's own reference, made here
+            ScanWork work = new ScanWork(base, currentReference, layers, cacheLayerInputs, run,
                     currentPlan.entries().isEmpty() ? null : currentPlan);
             runner.run(work, cell -> {
                 evaluations++;
-                measured.put(planKey + "\n+" + cell.component() + "=" + cell.setting(),
+                measured.put(OWN + planKey + "\n+" + cell.component() + "=" + cell.setting(),
                         new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity()));
             });
         }
         List<CellMeasurement> out = new ArrayList<>();
         for (Probe p : probes) {
-            out.add(Objects.requireNonNull(measured.get(planKey + "\n+" + p.component() + "="
+            out.add(Objects.requireNonNull(measured.get(OWN + planKey + "\n+" + p.component() + "="
                     + Compression.magnitude(p.totalSparsity())), "no measurement came back for " + p));
         }
         return out;
@@ -205,7 +222,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         for (int i = 0; i < plans.size(); i++) {
             evaluations++;
             PlanOutcome o = scores.get(i).outcome(names.get(i), plans.get(i));
-            measured.putIfAbsent(keyOf(plans.get(i)), scores.get(i).measurement());
+            measured.putIfAbsent(BASE + keyOf(plans.get(i)), scores.get(i).measurement());
             out.add(o);
         }
         return out;
@@ -224,8 +241,8 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
     @Override
     public PlanOutcome evaluate(String name, Plan plan) {
         try (Model candidate = plan.apply(base, calibration, threads())) {
-            EvaluationResult r = evaluate(candidate, null);
-            measured.putIfAbsent(keyOf(plan), measurementOf(r));
+            EvaluationResult r = evaluate(candidate, reference, null);
+            measured.putIfAbsent(BASE + keyOf(plan), measurementOf(r));
             return PlanScores.of(candidate, r, scanned).outcome(name, plan);
         }
     }
@@ -248,9 +265,9 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         dropCurrent();
     }
 
-    private EvaluationResult evaluate(Model candidate, LayerInputCache inputs) {
+    private EvaluationResult evaluate(Model candidate, Reference against, LayerInputCache inputs) {
         evaluations++;
-        return reference.evaluate(candidate, evaluation, inputs);
+        return against.evaluate(candidate, evaluation, inputs);
     }
 
     private static CellMeasurement measurementOf(EvaluationResult r) {
@@ -265,6 +282,14 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         dropCurrent();
         current = plan.apply(base, calibration, threads());
         currentKey = key;
+        if (plan.entries().isEmpty()) {
+            currentReference = reference;
+        } else {
+            // The model a pruning step starts from is measured against its own continuations
+            // (DESIGN.md §3: the paper's fdt(m, sparse(m, c, ·)), whose knot at 0 is N).
+            currentReference = Reference.generate(current, reference.prompts(), reference.settings().options(), run);
+            referencesGenerated++;
+        }
     }
 
     private void dropCurrent() {
@@ -276,6 +301,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
             current.close();
             current = null;
         }
+        currentReference = null;
         currentKey = null;
     }
 
@@ -289,7 +315,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
             return cache;
         }
         LayerInputCache from = cache != null && cache.layer() < layer ? cache : null;
-        LayerInputCache next = reference.captureLayerInputs(current, layer, from, run);
+        LayerInputCache next = currentReference.captureLayerInputs(current, layer, from, run);
         if (cache != null) {
             cache.close();
         }

@@ -14,7 +14,10 @@ import java.util.Objects;
 import java.util.Random;
 
 /**
- * FDT-guided int8 quantization (DESIGN.md §3) and its random-order baseline.
+ * FDT-guided int8 quantization (DESIGN.md §3) and its baselines: the same search over the
+ * components ranked by perplexity of y instead (the paper's comparison: how many parameters each
+ * order can quantize naively at the threshold), and a random order of the guided selection's
+ * parameter count.
  *
  * <p>The components are ranked by FDT_75 of their scan cell under naive int8 (W8A8), highest
  * first (ties: higher mean FDT first, then scan order). The search grows the set of naively
@@ -67,15 +70,18 @@ public final class Int8Search {
     }
 
     /**
-     * The FDT-guided selection and its random-order baseline, evaluated.
+     * The FDT-guided selection and its baselines, evaluated.
      *
-     * @param selection   the FDT-guided search
-     * @param randomOrder the baseline plan
-     * @param outcomes    the guided plan then the baseline, evaluated
+     * @param selection         the FDT-guided search
+     * @param perplexityRanked  the same search over the components ranked by perplexity of y
+     * @param randomOrder       the random-order plan of the guided selection's parameter count
+     * @param outcomes          the guided plan, the perplexity-ranked plan, the random order, evaluated
      */
-    public record Comparison(Int8Selection selection, Plan randomOrder, List<PlanOutcome> outcomes) {
+    public record Comparison(Int8Selection selection, Int8Selection perplexityRanked, Plan randomOrder,
+                             List<PlanOutcome> outcomes) {
         public Comparison {
             Objects.requireNonNull(selection, "selection");
+            Objects.requireNonNull(perplexityRanked, "perplexityRanked");
             Objects.requireNonNull(randomOrder, "randomOrder");
             outcomes = List.copyOf(outcomes);
         }
@@ -83,7 +89,9 @@ public final class Int8Search {
 
     /** The name of the guided plan's outcome. */
     public static final String GUIDED = "FDT-guided int8";
-    /** The name of the baseline's outcome. */
+    /** The name of the perplexity-ranked baseline's outcome. */
+    public static final String PERPLEXITY_RANKED = "perplexity-ranked int8";
+    /** The name of the random-order baseline's outcome. */
     public static final String RANDOM_ORDER = "random-order int8";
 
     private static final String NAIVE = Compression.int8().toString();
@@ -100,7 +108,8 @@ public final class Int8Search {
         List<RankedComponent> out = new ArrayList<>();
         for (ScanCell c : scan.cells()) {
             if (c.setting().equals(NAIVE)) {
-                out.add(new RankedComponent(c.component(), c.parameters(), c.fdt75(), c.aggregates().fdt().mean()));
+                out.add(new RankedComponent(c.component(), c.parameters(), c.fdt75(), c.aggregates().fdt().mean(),
+                        c.aggregates().tokenPerplexity()));
             }
         }
         if (out.isEmpty()) {
@@ -112,11 +121,31 @@ public final class Int8Search {
         return out;
     }
 
-    /** Runs the search over the components ranked from {@code scan}. */
+    /**
+     * The components of the scan that have a naive int8 cell, lowest perplexity of y first (ties:
+     * higher FDT_75, then scan order): the order a perplexity-driven search would take.
+     */
+    public static List<RankedComponent> rankByPerplexity(ScanResult scan) {
+        List<RankedComponent> out = new ArrayList<>(rank(scan));
+        out.sort(Comparator.comparingDouble(RankedComponent::perplexity)
+                .thenComparing(Comparator.comparingInt(RankedComponent::fdt75).reversed()));
+        return out;
+    }
+
+    /** Runs the search over the components ranked from {@code scan} by FDT (the guided search). */
     public static Int8Selection select(ScanResult scan, Options options, PlanEvaluator plans) {
+        return select(rank(scan), GUIDED, "most robust to naive int8 by FDT", options, plans);
+    }
+
+    /**
+     * Runs the search over {@code order}; the plan's entries carry {@code rule} as their rule and
+     * its description says the components were {@code ranked}.
+     */
+    public static Int8Selection select(List<RankedComponent> order, String rule, String ranked, Options options,
+                                       PlanEvaluator plans) {
+        Objects.requireNonNull(order, "order");
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(plans, "plans");
-        List<RankedComponent> order = rank(scan);
         List<PrefixCheck> checks = new ArrayList<>();
         int selected;
         if (options.search() == PrefixSearch.LINEAR) {
@@ -136,7 +165,8 @@ public final class Int8Search {
             }
             selected = passing;
         }
-        return new Int8Selection(options, order, selected, checks, guidedPlan(order, selected, options, checks));
+        return new Int8Selection(options, order, selected, checks,
+                selectionPlan(order, selected, options, checks, rule, ranked));
     }
 
     /**
@@ -182,11 +212,17 @@ public final class Int8Search {
      */
     public static Comparison compare(ScanResult scan, Options options, long seed, PlanEvaluator plans) {
         Int8Selection selection = select(scan, options, plans);
-        PrefixCheck chosen = selection.check(selection.selected());
-        PlanOutcome guided = chosen == null ? plans.evaluate(GUIDED, selection.plan())
-                : chosen.outcome().withName(GUIDED, selection.plan());
+        Int8Selection byPerplexity = select(rankByPerplexity(scan), PERPLEXITY_RANKED,
+                "least harmed by naive int8 by perplexity of y", options, plans);
         Plan random = randomOrder(PlanComponent.of(scan), selection.selectedParameters(), seed, options.fallback());
-        return new Comparison(selection, random, List.of(guided, plans.evaluate(RANDOM_ORDER, random)));
+        return new Comparison(selection, byPerplexity, random, List.of(outcomeOf(selection, GUIDED, plans),
+                outcomeOf(byPerplexity, PERPLEXITY_RANKED, plans), plans.evaluate(RANDOM_ORDER, random)));
+    }
+
+    /** The selection's plan evaluated: its prefix check when the search made it, else evaluated now. */
+    private static PlanOutcome outcomeOf(Int8Selection selection, String name, PlanEvaluator plans) {
+        PrefixCheck chosen = selection.check(selection.selected());
+        return chosen == null ? plans.evaluate(name, selection.plan()) : chosen.outcome().withName(name, selection.plan());
     }
 
     /**
@@ -229,8 +265,8 @@ public final class Int8Search {
         return c;
     }
 
-    private static Plan guidedPlan(List<RankedComponent> order, int selected, Options options,
-                                   List<PrefixCheck> checks) {
+    private static Plan selectionPlan(List<RankedComponent> order, int selected, Options options,
+                                      List<PrefixCheck> checks, String rule, String ranked) {
         List<ObjectNode> evidence = new ArrayList<>();
         PrefixCheck chosen = null;
         PrefixCheck next = null;
@@ -244,10 +280,15 @@ public final class Int8Search {
         for (int i = 0; i < order.size(); i++) {
             RankedComponent r = order.get(i);
             ObjectNode e = JsonNodeFactory.instance.objectNode();
-            e.put("rule", GUIDED);
+            e.put("rule", rule);
             e.put("rank", i + 1);
             e.put("fdt75Alone", r.fdt75());
             e.put("fdtMeanAlone", r.fdtMean());
+            if (Double.isFinite(r.perplexity())) {
+                e.put("perplexityAlone", r.perplexity());
+            } else {
+                e.putNull("perplexityAlone");
+            }
             e.put("threshold", options.threshold());
             e.put("search", options.search().name().toLowerCase(Locale.ROOT));
             e.put("selected", selected);
@@ -260,8 +301,8 @@ public final class Int8Search {
             }
             evidence.add(e);
         }
-        String description = GUIDED + ": the " + selected + " of " + order.size() + " components most robust to naive "
-                + "int8 keep FDT_75 >= " + options.threshold() + "; "
+        String description = rule + ": the " + selected + " of " + order.size() + " components " + ranked
+                + " keep FDT_75 >= " + options.threshold() + "; "
                 + (options.fallback() == null ? "the rest in floating point" : "the rest " + options.fallback());
         return prefixPlan(order, selected, options.fallback(), evidence, description);
     }

@@ -18,14 +18,15 @@ import java.util.List;
  *
  * @param sparsity       parameter-weighted sparsity of the scanned components
  * @param quantizedShare share of the scanned components' parameters in naive int8
+ * @param headline       the paper's figures over all decoder matrices
  * @param fdt75          FDT_75
  * @param fdtMean        mean FDT
  * @param sdtMean        mean SDT
  * @param perplexity     perplexity of the reference continuations (token-weighted)
  * @param bytes          the candidate's storage in bytes
  */
-public record PlanScores(double sparsity, double quantizedShare, int fdt75, double fdtMean, double sdtMean,
-                         double perplexity, long bytes) {
+public record PlanScores(double sparsity, double quantizedShare, Headline headline, int fdt75, double fdtMean,
+                         double sdtMean, double perplexity, long bytes) {
     /** The scores of {@code candidate}, evaluated as {@code r}, over the components named {@code scanned}. */
     public static PlanScores of(Model candidate, EvaluationResult r, List<String> scanned) {
         long parameters = 0;
@@ -41,7 +42,7 @@ public record PlanScores(double sparsity, double quantizedShare, int fdt75, doub
         }
         double sparsity = parameters == 0 ? 0 : zeros / parameters;
         double quantized = parameters == 0 ? 0 : (double) naive / parameters;
-        return new PlanScores(sparsity, quantized, r.fdtQ(75), r.aggregates().fdt().mean(),
+        return new PlanScores(sparsity, quantized, Headline.of(candidate), r.fdtQ(75), r.aggregates().fdt().mean(),
                 r.aggregates().sdt().mean(), r.aggregates().tokenPerplexity(), candidate.storageBytes());
     }
 
@@ -59,8 +60,8 @@ public record PlanScores(double sparsity, double quantizedShare, int fdt75, doub
 
     /** These scores as the outcome of {@code plan} under {@code name} (text perplexity not measured). */
     public PlanOutcome outcome(String name, Plan plan) {
-        return new PlanOutcome(name, plan, sparsity, quantizedShare, fdt75, fdtMean, sdtMean, perplexity, Double.NaN,
-                bytes);
+        return new PlanOutcome(name, plan, sparsity, quantizedShare, headline, fdt75, fdtMean, sdtMean, perplexity,
+                Double.NaN, bytes);
     }
 
     /** What the plan searches read from these scores. */

@@ -121,9 +121,9 @@ public final class PlanStudy {
             int steps = options.pruning().steps().size();
             n += 2L * steps * (2L * components) + steps + 3;
         }
-        if (options.int8() != null) {
-            n += options.int8().search() == Int8Search.PrefixSearch.LINEAR ? components
-                    : 64 - Long.numberOfLeadingZeros(components) + 1;
+        if (options.int8() != null) {  // the guided and the perplexity-ranked searches, then the random order
+            n += 2L * (options.int8().search() == Int8Search.PrefixSearch.LINEAR ? components
+                    : 64 - Long.numberOfLeadingZeros(components) + 1);
             n += 1;
         }
         return Math.max(n, 1);

@@ -20,7 +20,9 @@ import java.util.Objects;
  *
  * <p>Each step with target added sparsity t measures every component alone on top of the
  * current plan at total sparsity min(s + t/2, 1) and min(s + 3t/2, 1) (s its current sparsity)
- * through a {@link CellEvaluator}, runs {@link SparsityAllocation#compute} and appends to each
+ * through a {@link CellEvaluator}, against the reference of the model the step starts from
+ * (its own greedy continuations, so each curve's knot at 0 is N, as in the paper), runs
+ * {@link SparsityAllocation#compute} and appends to each
  * component that got more sparsity a magnitude pruning to its new total. Algorithm 1 hits each
  * step's target exactly, so after the steps the parameter-weighted mean sparsity is the sum of
  * the step targets. Recovery training between steps is not done here.
@@ -94,6 +96,9 @@ public final class PruningSearch {
             outcomes = List.copyOf(outcomes);
         }
     }
+
+    /** What each step's measurements are made against (the evidence's {@code measuredAgainst}). */
+    public static final String MEASURED_AGAINST = "the reference of each step's starting model";
 
     /** The name of the uniform baseline's outcome. */
     public static final String UNIFORM = "uniform magnitude";
@@ -244,6 +249,7 @@ public final class PruningSearch {
         ObjectNode e = JsonNodeFactory.instance.objectNode();
         e.put("rule", driver.label() + " pruning (Algorithm 1)");
         e.put("n", n);
+        e.put("measuredAgainst", MEASURED_AGAINST);
         ArrayNode list = e.putArray("steps");
         for (PruningStep step : steps) {
             ComponentAllocation a = step.allocation().of(component);

@@ -19,7 +19,14 @@ import java.util.Map;
  */
 final class ExecutorState {
     private static final Map<String, Model> MODELS = new HashMap<>();
-    private static final Map<String, Reference> REFERENCES = new HashMap<>();
+    /** The references read most recently (a pruning search ships one per step), at most {@value #KEPT_REFERENCES}. */
+    private static final int KEPT_REFERENCES = 4;
+    private static final Map<String, Reference> REFERENCES = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Reference> eldest) {
+            return size() > KEPT_REFERENCES && !OFFERED.containsKey(eldest.getKey());
+        }
+    };
     /** Objects this JVM's driver offered (closed by the driver, never here). */
     private static final Map<String, Object> OFFERED = new HashMap<>();
 
