@@ -108,6 +108,26 @@ class Int8SearchTest {
     }
 
     @Test
+    void aFallbackThatAloneFailsIsCheckedAndSaid() {
+        // Every component left to the fallback costs 5 of FDT_75: all six cost 30 (70 < 85), and
+        // every longer prefix fails too, so nothing is naive and the plan says the fallback fails.
+        Fake fake = new Fake(set -> Math.max(0, N - 5 * (6 - set.size()) - set.stream().mapToInt(PENALTY::get).sum()));
+        Int8Selection s = Int8Search.select(scan(INT8_FDT),
+                new Int8Search.Options(85, Compression.int8Outlier(6.0), Int8Search.PrefixSearch.BINARY), fake);
+        assertEquals(0, s.selected());
+        Int8Search.PrefixCheck alone = s.check(0);
+        assertEquals(70, alone.outcome().fdt75());
+        assertTrue(!alone.passed());
+        assertTrue(s.plan().description().contains("no prefix of the 6 components")
+                && s.plan().description().contains("the fallback alone gives FDT_75 70"), s.plan().description());
+        // Without a fallback the empty prefix is the base: not evaluated.
+        Int8Selection none = Int8Search.select(scan(INT8_FDT),
+                new Int8Search.Options(101, null, Int8Search.PrefixSearch.BINARY), additive(PENALTY));
+        assertEquals(0, none.selected());
+        assertNull(none.check(0));
+    }
+
+    @Test
     void linearSearchGrowsThePrefixUntilTheFirstFailure() {
         Fake fake = additive(PENALTY);
         Int8Selection s = Int8Search.select(scan(INT8_FDT),

@@ -9,12 +9,13 @@ import dtm.model.Model;
 import dtm.report.ReportFiles;
 import dtm.report.ReportInput;
 import dtm.report.ReportWriter;
+import dtm.scan.CellRunner;
 import dtm.scan.Int8Search;
+import dtm.scan.Int8Selection;
 import dtm.scan.PlanOutcome;
 import dtm.scan.PlanStudy;
 import dtm.scan.PruningSearch;
 import dtm.scan.ScanCell;
-import dtm.scan.CellRunner;
 import dtm.scan.ScanResult;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -198,5 +199,14 @@ abstract class StudyCommand implements Callable<Integer> {
         out.println("(size: the candidate's weight bytes against the fp32 base's; >90%, attn>90: the share of decoder "
                 + "matrices, and of attention q/k/v/o alone, pruned beyond 90 %; dec i8: the share of decoder "
                 + "parameters in naive int8, as the paper states its results)");
+        if (result.int8() != null) {
+            Int8Selection guided = result.int8().selection();
+            Int8Search.PrefixCheck alone = guided.check(0);
+            if (guided.selected() == 0 && alone != null && !alone.passed()) {
+                out.printf("(int8: %s on every component already gives FDT_75 %d < %d, so no naive prefix passes; "
+                        + "--int8-fallback none leaves the rest in floating point)%n", guided.options().fallback(),
+                        alone.outcome().fdt75(), guided.options().threshold());
+            }
+        }
     }
 }

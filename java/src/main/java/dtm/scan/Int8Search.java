@@ -165,6 +165,11 @@ public final class Int8Search {
             }
             selected = passing;
         }
+        if (selected == 0 && options.fallback() != null && checkOf(checks, 0) == null) {
+            // Nothing naive: whether the fallback alone keeps the threshold is worth knowing (with
+            // no fallback the empty prefix is the base, which passes by the laws).
+            check(0, order, options, plans, checks);
+        }
         return new Int8Selection(options, order, selected, checks,
                 selectionPlan(order, selected, options, checks, rule, ranked));
     }
@@ -256,6 +261,15 @@ public final class Int8Search {
         return selected;
     }
 
+    private static PrefixCheck checkOf(List<PrefixCheck> checks, int length) {
+        for (PrefixCheck c : checks) {
+            if (c.length() == length) {
+                return c;
+            }
+        }
+        return null;
+    }
+
     private static PrefixCheck check(int length, List<RankedComponent> order, Options options, PlanEvaluator plans,
                                      List<PrefixCheck> checks) {
         Plan plan = prefixPlan(order, length, options.fallback(), List.of(), "int8 prefix " + length);
@@ -301,8 +315,11 @@ public final class Int8Search {
             }
             evidence.add(e);
         }
-        String description = rule + ": the " + selected + " of " + order.size() + " components " + ranked
-                + " keep FDT_75 >= " + options.threshold() + "; "
+        String description = (chosen != null && !chosen.passed()
+                ? rule + ": no prefix of the " + order.size() + " components " + ranked + " keeps FDT_75 >= "
+                        + options.threshold() + ", the fallback alone gives FDT_75 " + chosen.outcome().fdt75() + "; "
+                : rule + ": the " + selected + " of " + order.size() + " components " + ranked
+                        + " keep FDT_75 >= " + options.threshold() + "; ")
                 + (options.fallback() == null ? "the rest in floating point" : "the rest " + options.fallback());
         return prefixPlan(order, selected, options.fallback(), evidence, description);
     }
