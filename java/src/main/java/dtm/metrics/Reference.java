@@ -175,13 +175,6 @@ public final class Reference {
     }
 
     /**
-     * Loads a reference file, checking magic, version, lengths against the file size, the
-     * checksum, and the consistency of its arrays.
-     *
-     * @throws dtm.errors.CorruptReferenceException the file is not an intact reference
-     * @throws IOException                          the file cannot be read
-     */
-    /**
      * Whether {@code file} starts with a reference file's magic bytes (it may still be damaged:
      * {@link #load} checks the rest).
      */
@@ -189,8 +182,30 @@ public final class Reference {
         return ReferenceFile.hasMagic(file);
     }
 
+    /**
+     * Loads a reference file, checking magic, version, lengths against the file size, the
+     * checksum, and the consistency of its arrays.
+     *
+     * @throws dtm.errors.CorruptReferenceException the file is not an intact reference
+     * @throws IOException                          the file cannot be read
+     */
     public static Reference load(Path file) throws IOException {
         return ReferenceFile.read(file);
+    }
+
+    /** The bytes {@link #save} writes: the whole file, for shipping a reference elsewhere (a cluster job). */
+    public byte[] toBytes() throws IOException {
+        return ReferenceFile.encode(this);
+    }
+
+    /**
+     * A reference from the bytes of its file ({@link #toBytes}), checked as {@link #load} checks a
+     * file.
+     *
+     * @throws dtm.errors.CorruptReferenceException the bytes are not an intact reference
+     */
+    public static Reference fromBytes(byte[] bytes) {
+        return ReferenceFile.decode(bytes, null);
     }
 
     /**

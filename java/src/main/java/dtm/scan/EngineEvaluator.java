@@ -9,7 +9,6 @@ import dtm.metrics.Reference;
 import dtm.metrics.RunOptions;
 import dtm.metrics.TextPerplexity;
 import dtm.model.Calibration;
-import dtm.model.Component;
 import dtm.model.Compression;
 import dtm.model.Model;
 
@@ -127,18 +126,10 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
     @Override
     public CellMeasurement measure(Plan currentPlan, String component, double totalSparsity) {
         String planKey = keyOf(currentPlan);
-        String key = OWN + planKey + "\n+" + component + "=" + Compression.magnitude(totalSparsity);
-        CellMeasurement known = measured.get(key);
+        String key = probeKey(planKey, component, Compression.magnitude(totalSparsity).toString());
+        CellMeasurement known = known(key, currentPlan, component, totalSparsity);
         if (known != null) {
             return known;
-        }
-        if (scan != null && currentPlan.entries().isEmpty()) {
-            ScanCell cell = scanCell(component, totalSparsity);
-            if (cell != null) {
-                CellMeasurement m = new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity());
-                measured.put(key, m);
-                return m;
-            }
         }
         int index = indexOf(component);
         useCurrent(currentPlan, planKey);
@@ -160,22 +151,15 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
      */
     @Override
     public List<CellMeasurement> measureAll(Plan currentPlan, List<Probe> probes) {
-        if (runner == CellRunner.LOCAL || currentPlan.needsCalibration()) {
+        if (runsInThisProcess() || currentPlan.needsCalibration()) {
             return CellEvaluator.super.measureAll(currentPlan, probes);
         }
         String planKey = keyOf(currentPlan);
         Map<Integer, List<LayerCells.Cell>> byLayer = new java.util.TreeMap<>();
         for (Probe p : probes) {
-            String key = OWN + planKey + "\n+" + p.component() + "=" + Compression.magnitude(p.totalSparsity());
-            if (measured.containsKey(key)) {
+            String key = probeKey(planKey, p.component(), Compression.magnitude(p.totalSparsity()).toString());
+            if (known(key, currentPlan, p.component(), p.totalSparsity()) != null) {
                 continue;
-            }
-            if (scan != null && currentPlan.entries().isEmpty()) {
-                ScanCell cell = scanCell(p.component(), p.totalSparsity());
-                if (cell != null) {
-                    measured.put(key, new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity()));
-                    continue;
-                }
             }
             int index = indexOf(p.component());
             LayerCells.Cell cell = new LayerCells.Cell(index, Compression.magnitude(p.totalSparsity()));
@@ -193,14 +177,13 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
                     currentPlan.entries().isEmpty() ? null : currentPlan);
             runner.run(work, cell -> {
                 evaluations++;
-                measured.put(OWN + planKey + "\n+" + cell.component() + "=" + cell.setting(),
-                        new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity()));
+                measured.put(probeKey(planKey, cell.component(), cell.setting()), measurementOf(cell));
             });
         }
         List<CellMeasurement> out = new ArrayList<>();
         for (Probe p : probes) {
-            out.add(Objects.requireNonNull(measured.get(OWN + planKey + "\n+" + p.component() + "="
-                    + Compression.magnitude(p.totalSparsity())), "no measurement came back for " + p));
+            out.add(Objects.requireNonNull(measured.get(probeKey(planKey, p.component(),
+                    Compression.magnitude(p.totalSparsity()).toString())), "no measurement came back for " + p));
         }
         return out;
     }
@@ -211,7 +194,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
      */
     @Override
     public List<PlanOutcome> evaluateAll(List<String> names, List<Plan> plans) {
-        if (runner == CellRunner.LOCAL || plans.stream().anyMatch(Plan::needsCalibration)) {
+        if (runsInThisProcess() || plans.stream().anyMatch(Plan::needsCalibration)) {
             return PlanEvaluator.super.evaluateAll(names, plans);
         }
         if (names.size() != plans.size()) {
@@ -272,6 +255,31 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
 
     private static CellMeasurement measurementOf(EvaluationResult r) {
         return new CellMeasurement(r.fdtQ(75), r.aggregates().tokenPerplexity());
+    }
+
+    private static CellMeasurement measurementOf(ScanCell cell) {
+        return new CellMeasurement(cell.fdt75(), cell.aggregates().tokenPerplexity());
+    }
+
+    /** The key under which a probe on top of the plan keyed {@code planKey} is remembered. */
+    private static String probeKey(String planKey, String component, String setting) {
+        return OWN + planKey + "\n+" + component + "=" + setting;
+    }
+
+    /**
+     * What is known of a probe without evaluating it: remembered under {@code key}, or (on top of
+     * the empty plan) the scan's cell of the same candidate, which is then remembered; else null.
+     */
+    private CellMeasurement known(String key, Plan currentPlan, String component, double totalSparsity) {
+        CellMeasurement m = measured.get(key);
+        if (m == null && scan != null && currentPlan.entries().isEmpty()) {
+            ScanCell cell = scanCell(component, totalSparsity);
+            if (cell != null) {
+                m = measurementOf(cell);
+                measured.put(key, m);
+            }
+        }
+        return m;
     }
 
     /** Makes {@link #current} the candidate of {@code plan}, dropping the old one and its layer inputs. */
@@ -338,16 +346,9 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         return null;
     }
 
+    /** The index of a component named exactly (a plain name matches itself; an unknown one is refused listing them). */
     private int indexOf(String component) {
-        List<Component> all = base.components();
-        for (int i = 0; i < all.size(); i++) {
-            if (all.get(i).name().equals(component)) {
-                return i;
-            }
-        }
-        List<String> names = new ArrayList<>();
-        all.forEach(c -> names.add(c.name()));
-        throw new IllegalArgumentException("the base has no component '" + component + "'; it has " + names);
+        return base.findComponents(component)[0];
     }
 
     private int threads() {

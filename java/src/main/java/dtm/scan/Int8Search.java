@@ -165,9 +165,10 @@ public final class Int8Search {
             }
             selected = passing;
         }
-        if (selected == 0 && options.fallback() != null && checkOf(checks, 0) == null) {
-            // Nothing naive: whether the fallback alone keeps the threshold is worth knowing (with
-            // no fallback the empty prefix is the base, which passes by the laws).
+        if (selected == 0 && options.fallback() != null) {
+            // Nothing naive: whether the fallback alone keeps the threshold is worth knowing (the
+            // searches never check the empty prefix; with no fallback it is the base, which passes
+            // by the laws).
             check(0, order, options, plans, checks);
         }
         return new Int8Selection(options, order, selected, checks,
@@ -261,15 +262,6 @@ public final class Int8Search {
         return selected;
     }
 
-    private static PrefixCheck checkOf(List<PrefixCheck> checks, int length) {
-        for (PrefixCheck c : checks) {
-            if (c.length() == length) {
-                return c;
-            }
-        }
-        return null;
-    }
-
     private static PrefixCheck check(int length, List<RankedComponent> order, Options options, PlanEvaluator plans,
                                      List<PrefixCheck> checks) {
         Plan plan = prefixPlan(order, length, options.fallback(), List.of(), "int8 prefix " + length);
@@ -298,11 +290,7 @@ public final class Int8Search {
             e.put("rank", i + 1);
             e.put("fdt75Alone", r.fdt75());
             e.put("fdtMeanAlone", r.fdtMean());
-            if (Double.isFinite(r.perplexity())) {
-                e.put("perplexityAlone", r.perplexity());
-            } else {
-                e.putNull("perplexityAlone");
-            }
+            e.put("perplexityAlone", r.perplexity());  // a non-finite one becomes null (Plan.Entry)
             e.put("threshold", options.threshold());
             e.put("search", options.search().name().toLowerCase(Locale.ROOT));
             e.put("selected", selected);

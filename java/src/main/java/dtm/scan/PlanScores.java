@@ -9,7 +9,6 @@ import dtm.model.Component;
 import dtm.model.Model;
 import dtm.model.WeightFormat;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -33,7 +32,7 @@ public record PlanScores(double sparsity, double quantizedShare, Headline headli
         double zeros = 0;
         long naive = 0;
         for (String s : scanned) {
-            Component c = component(candidate, s);
+            Component c = candidate.components().get(candidate.findComponents(s)[0]);
             parameters += c.parameterCount();
             zeros += c.sparsity() * c.parameterCount();
             if (c.format() == WeightFormat.INT8) {
@@ -67,16 +66,5 @@ public record PlanScores(double sparsity, double quantizedShare, Headline headli
     /** What the plan searches read from these scores. */
     public CellMeasurement measurement() {
         return new CellMeasurement(fdt75, perplexity);
-    }
-
-    private static Component component(Model model, String name) {
-        for (Component c : model.components()) {
-            if (c.name().equals(name)) {
-                return c;
-            }
-        }
-        List<String> names = new ArrayList<>();
-        model.components().forEach(c -> names.add(c.name()));
-        throw new IllegalArgumentException("the model has no component '" + name + "'; it has " + names);
     }
 }

@@ -138,16 +138,19 @@ public final class PruningSearch {
                     : Double.NaN;
             Map<String, CellMeasurement> atHalf = new HashMap<>();
             Map<String, CellMeasurement> atThreeHalves = new HashMap<>();
-            // The step's measurements, independent of one another: asked for at once.
+            // The step's measurements, independent of one another: asked for at once. Each
+            // component not fully pruned is measured at min(s + t/2, 1) and min(s + 3t/2, 1).
+            Map<String, CellEvaluator.Probe[]> points = new HashMap<>();
             List<CellEvaluator.Probe> probes = new ArrayList<>();
             for (PlanComponent c : components) {
                 double s = sparsity.get(c.name());
                 if (s < 1) {
-                    double x1 = Math.min(s + t / 2, 1.0);
-                    double x2 = Math.min(s + 3 * t / 2, 1.0);
-                    probes.add(new CellEvaluator.Probe(c.name(), x1));
-                    if (x2 != x1) {
-                        probes.add(new CellEvaluator.Probe(c.name(), x2));
+                    CellEvaluator.Probe p1 = new CellEvaluator.Probe(c.name(), Math.min(s + t / 2, 1.0));
+                    CellEvaluator.Probe p2 = new CellEvaluator.Probe(c.name(), Math.min(s + 3 * t / 2, 1.0));
+                    points.put(c.name(), new CellEvaluator.Probe[] {p1, p2});
+                    probes.add(p1);
+                    if (!p2.equals(p1)) {
+                        probes.add(p2);
                     }
                 }
             }
@@ -164,11 +167,10 @@ public final class PruningSearch {
                 double s = sparsity.get(c.name());
                 double v1 = 0;
                 double v2 = 0;
-                if (s < 1) {
-                    double x1 = Math.min(s + t / 2, 1.0);
-                    double x2 = Math.min(s + 3 * t / 2, 1.0);
-                    CellMeasurement m1 = measured.get(new CellEvaluator.Probe(c.name(), x1));
-                    CellMeasurement m2 = measured.get(new CellEvaluator.Probe(c.name(), x2));
+                CellEvaluator.Probe[] at = points.get(c.name());
+                if (at != null) {
+                    CellMeasurement m1 = measured.get(at[0]);
+                    CellMeasurement m2 = measured.get(at[1]);
                     atHalf.put(c.name(), m1);
                     atThreeHalves.put(c.name(), m2);
                     v1 = valueOf(m1, driver, currentPerplexity, n);

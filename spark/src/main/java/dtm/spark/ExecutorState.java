@@ -4,9 +4,6 @@ import dtm.metrics.Reference;
 import dtm.model.Model;
 import dtm.model.ModelOptions;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -79,17 +76,7 @@ final class ExecutorState {
         if (r != null) {
             return r;
         }
-        try {
-            Path file = Files.createTempFile("dtm-reference-", Reference.EXTENSION);
-            try {
-                Files.write(file, bytes);
-                r = Reference.load(file);
-            } finally {
-                Files.deleteIfExists(file);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the reference shipped with the job: " + e.getMessage(), e);
-        }
+        r = Reference.fromBytes(bytes);
         REFERENCES.put(key, r);
         return r;
     }

@@ -18,8 +18,6 @@ import org.apache.spark.broadcast.Broadcast;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -126,22 +124,29 @@ public final class SparkCellRunner implements CellRunner {
                 jobs.add(job);
                 finished.submit(() -> job.get().get(0));
             }
-            for (int i = 0; i < jobs.size(); i++) {
-                List<String> cells;
-                try {
-                    cells = finished.take().get();
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException("a Spark task failed: " + firstLine(rootMessage(e)), e.getCause());
+            try {
+                for (int i = 0; i < jobs.size(); i++) {
+                    List<String> cells;
+                    try {
+                        cells = finished.take().get();
+                    } catch (ExecutionException e) {
+                        throw new IllegalStateException("a Spark task failed: " + firstLine(rootMessage(e)),
+                                e.getCause());
+                    }
+                    for (String json : cells) {
+                        sink.accept(cell(json));
+                    }
                 }
-                for (String json : cells) {
-                    sink.accept(cell(json));
-                }
+                shipped.finished();
+            } finally {
+                // Before the shipment closes: the other layers' jobs may still be scheduling tasks
+                // that carry its broadcast.
+                jobs.forEach(j -> j.cancel(true));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the Spark tasks", e);
         } finally {
-            jobs.forEach(j -> j.cancel(true));
             waiters.shutdownNow();
         }
     }
@@ -163,6 +168,7 @@ public final class SparkCellRunner implements CellRunner {
             List<String> results;
             try {
                 results = spark.parallelize(tasks, tasks.size()).map(t -> t.call()).collect();
+                shipped.finished();
             } catch (RuntimeException e) {
                 throw new IllegalStateException("a Spark task failed: " + firstLine(rootMessage(e)), e);
             }
@@ -192,6 +198,7 @@ public final class SparkCellRunner implements CellRunner {
         final String fingerprint;
         final String key;
         final Broadcast<byte[]> bytes;
+        private boolean finished;
 
         Shipment(Model base, Reference reference) {
             byte[] file = referenceFile(reference);
@@ -201,9 +208,23 @@ public final class SparkCellRunner implements CellRunner {
             this.bytes = spark.broadcast(file);
         }
 
+        /** Every task that carries the broadcast has ended; closing may destroy it. */
+        void finished() {
+            finished = true;
+        }
+
+        /**
+         * Destroys the broadcast after a job that finished; after a failed or cancelled one only
+         * drops the executors' copies, since a cancelled job's tasks may still be serialized with it
+         * (Spark's cleaner frees the driver's copy once the broadcast is unreachable).
+         */
         @Override
         public void close() {
-            bytes.destroy();
+            if (finished) {
+                bytes.destroy();
+            } else {
+                bytes.unpersist(false);
+            }
             ExecutorState.withdraw(fingerprint, key);
         }
     }
@@ -235,13 +256,7 @@ public final class SparkCellRunner implements CellRunner {
 
     private static byte[] referenceFile(Reference reference) {
         try {
-            Path file = Files.createTempFile("dtm-reference-", Reference.EXTENSION);
-            try {
-                reference.save(file);
-                return Files.readAllBytes(file);
-            } finally {
-                Files.deleteIfExists(file);
-            }
+            return reference.toBytes();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the reference for the Spark job: " + e.getMessage(), e);
         }
