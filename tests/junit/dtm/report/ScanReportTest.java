@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dtm.compress.Plan;
 import dtm.scan.ScanResult;
+import dtm.scan.TextSample;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,6 +60,26 @@ class ScanReportTest {
         assertTrue(html.contains("49.3 %"));
         // Metadata is escaped.
         assertTrue(html.contains("synthetic data &lt;for tests&gt; &amp; &quot;quotes&quot;"));
+        // Without the searches' details there is no allocation map or prefix curve, and no samples.
+        assertEquals(0, count(html, "id=\"allocation\"") + count(html, "id=\"int8-prefixes\"")
+                + count(html, "id=\"samples\""));
+    }
+
+    @Test
+    void textSamplesMarkTheFirstDivergentTokenAndAreEscaped() {
+        ReportInput plain = SampleReports.input();
+        TextSample diverging = new TextSample("the sample at FDT_75", 4, 2, "Tom & <Sue>", List.of(" a", " b", " c", " d"),
+                List.of(" a", " b", " <x>", " y"));
+        TextSample same = new TextSample("the sample at the median FDT", 7, 2, "p", List.of(" a", " b"), List.of(" a", " b"));
+        ReportInput input = new ReportInput(plain.title(), plain.scan(), plain.outcomes(), null, null,
+                Map.of("FDT-guided", List.of(diverging, same)), plain.fp32Bytes(), plain.metadata());
+        String html = HtmlReport.render(input);
+        assertTrue(html.contains("<td class=\"text prompt\">Tom &amp; &lt;Sue&gt;</td>"), "the prompt, escaped");
+        assertTrue(html.contains(" a b<mark> c</mark><span class=\"after\"> d</span>"), "base side");
+        assertTrue(html.contains(" a b<mark> &lt;x&gt;</mark><span class=\"after\"> y</span>"), "candidate side");
+        assertTrue(html.contains("sample 7, FDT 2 of 2</td><td class=\"text prompt\">p</td><td class=\"text\"> a b</td>"),
+                "a sample without divergence has nothing marked");
+        assertEquals(2 + 1, count(html, "<mark>"), "two sides of one divergent sample, and the note's example");
     }
 
     @Test

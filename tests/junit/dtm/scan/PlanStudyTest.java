@@ -12,6 +12,8 @@ import dtm.model.Compression;
 import dtm.model.Model;
 import dtm.model.ModelOptions;
 import dtm.model.SessionOptions;
+import dtm.report.HtmlReport;
+import dtm.report.ReportInput;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -145,6 +148,51 @@ class PlanStudyTest {
         }
     }
 
+    /**
+     * Every plan's text samples: the sample's FDT in a fresh evaluation of the candidate, the base
+     * side its reference continuation, the two sides the same up to the first divergent token and
+     * different there; one of them the sample at the plan's FDT_75. The report draws the allocation
+     * per step, the int8 prefix curve and every sample with its divergent token marked.
+     */
+    private static void textSamplesShowEachSamplesFirstDivergentToken(PlanStudy.Result result) {
+        assertEquals(result.outcomes().stream().map(PlanOutcome::name).toList(), List.copyOf(result.samples().keySet()));
+        int marked = 0;
+        for (PlanOutcome o : result.outcomes()) {
+            List<TextSample> samples = result.samples().get(o.name());
+            assertEquals(PlanSamples.COUNT, samples.size(), o.name());
+            int[] fdt;
+            try (Model candidate = o.plan().apply(base, null, 2)) {
+                fdt = reference.evaluate(candidate, EvaluationOptions.defaults().withRun(run())).fdt();
+            }
+            assertTrue(samples.stream().anyMatch(t -> t.fdt() == o.fdt75() && t.label().contains("FDT_75")), o.name());
+            for (TextSample t : samples) {
+                String what = o.name() + ", sample " + t.sample();
+                assertEquals(fdt[t.sample()], t.fdt(), what);
+                assertEquals(base.tokenizer().decode(reference.continuation(t.sample())), String.join("", t.base()),
+                        what + ": the base side is the reference's continuation");
+                assertEquals(t.base().subList(0, t.fdt()), t.candidate().subList(0, t.fdt()), what);
+                if (t.fdt() < t.base().size()) {
+                    assertTrue(!t.base().get(t.fdt()).equals(t.candidate().get(t.fdt())), what + ": diverges at FDT");
+                    marked++;
+                }
+            }
+        }
+        String html = HtmlReport.render(new ReportInput("t", result.scan(), result.outcomes(), result.pruning(),
+                result.int8(), result.samples(), result.baseBytes(), Map.of()));
+        assertEquals(3, count(html, "data-chart=\"allocation\""), "two searches of one step and the uniform plan");
+        assertEquals(1, count(html, "data-chart=\"int8-prefixes\""));
+        assertEquals(2 * marked, count(html, "<mark>") - 1,
+                "both sides of every divergent sample marked (and the note's example)");
+    }
+
+    private static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
     @Test
     void plansReproduceTheirReportedMetricsWhenReEvaluated() {
         Scan.Options scan = Scan.Options.defaults().withComponents(COMPONENTS)
@@ -169,6 +217,7 @@ class PlanStudyTest {
             assertEquals(o.fdt75(), again.fdt75(), o.name() + ": FDT_75");
             assertEquals(o.perplexity(), again.perplexity(), o.name() + ": perplexity of y");
         }
+        textSamplesShowEachSamplesFirstDivergentToken(result);
         PlanOutcome uniform = result.outcomes().get(1);
         assertEquals(0.2, uniform.sparsity(), 1e-4, "uniform pruning at the target sparsity");
         PlanOutcome fdt = result.outcomes().get(0);

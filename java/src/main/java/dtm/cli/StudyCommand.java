@@ -143,7 +143,8 @@ abstract class StudyCommand implements Callable<Integer> {
             metadata.put("run at", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
             String title = "dtm " + spec.name() + ": " + base.path().getFileName();
             ReportFiles files = ReportWriter.write(scanOptions.out,
-                    new ReportInput(title, result.scan(), result.outcomes(), result.baseBytes(), metadata));
+                    new ReportInput(title, result.scan(), result.outcomes(), result.pruning(), result.int8(),
+                            result.samples(), result.baseBytes(), metadata));
             printSummary(out, result, n);
             out.println();
             for (String e : extras) {

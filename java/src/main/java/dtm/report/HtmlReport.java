@@ -1,12 +1,20 @@
 package dtm.report;
 
+import dtm.compress.Plan;
 import dtm.metrics.MetricText;
+import dtm.model.Compression;
+import dtm.scan.Int8Search;
+import dtm.scan.PlanComponent;
 import dtm.scan.PlanOutcome;
+import dtm.scan.PruningResult;
+import dtm.scan.PruningSearch;
 import dtm.scan.RankAgreement;
 import dtm.scan.ScanCell;
 import dtm.scan.ScanResult;
+import dtm.scan.TextSample;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -33,6 +41,9 @@ public final class HtmlReport {
             figure.chart { margin: 0; border: 1px solid #e4e4e4; padding: 4px; }
             figure.chart figcaption { font-size: 0.85em; color: #555; max-width: 560px; }
             svg { max-width: 100%; height: auto; }
+            table.samples td { vertical-align: top; max-width: 36em; white-space: pre-wrap; }
+            table.samples td.prompt { color: #555; }
+            mark { background: #fdd835; } span.after { color: #888; }
             """;
 
     private HtmlReport() {}
@@ -47,14 +58,48 @@ public final class HtmlReport {
                     Math.max(560, 150 * input.outcomes().size()), 360));
         }
         int rows = (int) scan.cells().stream().map(ScanCell::layer).distinct().count();
+        int gridWidth = Math.max(420, 52 * ScanCharts.kinds(scan).size() + 170);
+        int gridHeight = 120 + 28 * rows;
         int index = 0;
+        if (input.pruning() != null) {
+            List<String> components = PlanComponent.of(scan).stream().map(PlanComponent::name).toList();
+            for (PruningResult r : List.of(input.pruning().fdtGuided(), input.pruning().perplexityGuided())) {
+                int steps = r.steps().size();
+                for (int k = 1; k <= steps; k++) {
+                    Map<String, Double> sparsity = new LinkedHashMap<>();
+                    for (String c : components) {
+                        sparsity.put(c, r.sparsityOf(c, k));
+                    }
+                    String title = r.driver().label() + (steps > 1 ? ", after step " + k + " of " + steps : "");
+                    out.add(SvgChart.render("chart-allocation-" + index++, "allocation", "Sparsity (percent) "
+                            + "the " + r.driver().label() + " plan gives each component" + (steps > 1 ? " after step "
+                            + k + " of " + steps : "") + ".", ScanCharts.allocation(scan, title, sparsity), gridWidth,
+                            gridHeight));
+                }
+            }
+            Map<String, Double> uniform = new LinkedHashMap<>();
+            for (Plan.Entry e : input.pruning().uniform().entries()) {
+                uniform.put(e.match(), e.compressions().get(e.compressions().size() - 1).sparsity());
+            }
+            out.add(SvgChart.render("chart-allocation-" + index++, "allocation", "Sparsity (percent) the "
+                    + PruningSearch.UNIFORM + " baseline gives each component: the same everywhere.",
+                    ScanCharts.allocation(scan, PruningSearch.UNIFORM, uniform), gridWidth, gridHeight));
+        }
+        if (input.int8() != null) {
+            out.add(SvgChart.render("chart-int8-prefixes", "int8-prefixes", "FDT_75 of every prefix the int8 "
+                    + "searches evaluated (the first k components of their order in naive int8, the rest "
+                    + fallbackText(input.int8()) + ") against the share of the scanned parameters in naive int8; "
+                    + "the random order is evaluated at one size.", ScanCharts.int8Prefixes(input.int8(), scan.n()),
+                    620, 400));
+        }
+        index = 0;
         for (String setting : scan.settings()) {
             if (scan.cells().stream().noneMatch(c -> c.setting().equals(setting))) {
                 continue;
             }
             out.add(SvgChart.render("chart-heatmap-" + index++, "heatmap", "FDT_75 per layer and component with "
-                    + setting + " applied to that component alone.", ScanCharts.heatmap(scan, setting),
-                    Math.max(420, 52 * ScanCharts.kinds(scan).size() + 170), 120 + 28 * rows));
+                    + setting + " applied to that component alone.", ScanCharts.heatmap(scan, setting), gridWidth,
+                    gridHeight));
         }
         index = 0;
         for (Map.Entry<String, List<String>> method : ScanCharts.pruningSettings(scan).entrySet()) {
@@ -111,6 +156,27 @@ public final class HtmlReport {
             figures(h, charts, "plans");
         }
         h.append("</section>\n");
+
+        if (input.pruning() != null) {
+            h.append("<section id=\"allocation\">\n<h2>What each pruning plan does per component</h2>\n<p class="
+                    + "\"note\">The sparsity each plan gives each matrix (percent of its weights set to zero), on the "
+                    + "heatmaps' grid; for a plan of several steps, after each step. White is unpruned, dark blue "
+                    + "fully pruned.</p>\n");
+            figures(h, charts, "allocation");
+            h.append("</section>\n");
+        }
+        if (input.int8() != null) {
+            h.append("<section id=\"int8-prefixes\">\n<h2>int8: how much can be quantized naively</h2>\n<p "
+                    + "class=\"note\">Each point is one candidate the searches evaluated: the first k components "
+                    + "of an order in naive int8 (W8A8), the rest " + escape(fallbackText(input.int8())) + ". A "
+                    + "search keeps the longest prefix at or above the threshold; the order that stays above it "
+                    + "further to the right quantizes more of the model naively.</p>\n");
+            figures(h, charts, "int8-prefixes");
+            h.append("</section>\n");
+        }
+        if (!input.samples().isEmpty()) {
+            samples(h, input);
+        }
 
         h.append("<section id=\"heatmaps\">\n<h2>FDT_75 per layer × component</h2>\n<p class=\"note\">One scan cell "
                 + "per square: that component alone compressed by the setting, the rest of the model the base's. "
@@ -177,6 +243,55 @@ public final class HtmlReport {
                     .append(format("%.1f %%", 100 * o.headline().decoderInt8Share())).append("</td></tr>\n");
         }
         h.append("</table>\n");
+    }
+
+    /**
+     * Per plan, its text samples: prompt, then the base's continuation beside the candidate's,
+     * the tokens both share plain, the first divergent token marked, the rest muted.
+     */
+    private static void samples(StringBuilder h, ReportInput input) {
+        h.append("<section id=\"samples\">\n<h2>What FDT counts: text of base and candidate</h2>\n<p class=\"note\">"
+                + "For each plan a few prompts of the reference, continued greedily by the base (its reference "
+                + "continuation y) and by the plan's candidate. FDT is the number of tokens the two share before "
+                + "the first divergent token, <mark>marked</mark>; after it the continuations go their own way "
+                + "(shown muted). The samples are the one that diverges earliest, the one at FDT_75 and the one "
+                + "at the median FDT.</p>\n");
+        for (Map.Entry<String, List<TextSample>> plan : input.samples().entrySet()) {
+            if (plan.getValue().isEmpty()) {
+                continue;
+            }
+            h.append("<h3>").append(escape(plan.getKey())).append("</h3>\n<table class=\"samples\">\n<tr><th "
+                    + "class=\"text\">sample</th><th class=\"text\">prompt</th><th class=\"text\">base</th><th "
+                    + "class=\"text\">candidate</th></tr>\n");
+            for (TextSample t : plan.getValue()) {
+                h.append("<tr><td class=\"text\">").append(escape(t.label())).append("<br>sample ")
+                        .append(t.sample()).append(", FDT ").append(t.fdt()).append(" of ").append(t.base().size())
+                        .append("</td><td class=\"text prompt\">").append(escape(t.prompt()))
+                        .append("</td><td class=\"text\">");
+                continuation(h, t.base(), t.fdt());
+                h.append("</td><td class=\"text\">");
+                continuation(h, t.candidate(), t.fdt());
+                h.append("</td></tr>\n");
+            }
+            h.append("</table>\n");
+        }
+        h.append("</section>\n");
+    }
+
+    /** Pieces before {@code fdt} plain, piece {@code fdt} marked, the rest muted. */
+    private static void continuation(StringBuilder h, List<String> pieces, int fdt) {
+        int shared = Math.min(fdt, pieces.size());
+        h.append(escape(String.join("", pieces.subList(0, shared))));
+        if (shared < pieces.size()) {
+            h.append("<mark>").append(escape(pieces.get(shared))).append("</mark><span class=\"after\">")
+                    .append(escape(String.join("", pieces.subList(shared + 1, pieces.size())))).append("</span>");
+        }
+    }
+
+    /** What the int8 searches give the components not naively quantized, in words. */
+    private static String fallbackText(Int8Search.Comparison int8) {
+        Compression fallback = int8.selection().options().fallback();
+        return fallback == null ? "left in floating point" : "in " + fallback;
     }
 
     private static void figures(StringBuilder h, List<SvgChart> charts, String kind) {

@@ -2,6 +2,8 @@ package dtm.report;
 
 import dtm.model.ComponentKind;
 import dtm.model.Compression;
+import dtm.scan.Int8Search;
+import dtm.scan.Int8Selection;
 import dtm.scan.PlanOutcome;
 import dtm.scan.RankAgreement;
 import dtm.scan.ScanCell;
@@ -23,6 +25,7 @@ import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.PaintScaleLegend;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.chart.ui.RectangleInsets;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.DefaultXYZDataset;
 import org.jfree.data.xy.XYSeries;
@@ -37,12 +40,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.DoubleFunction;
 
 /**
  * The charts of the scan report (docs/report.md), built with JFreeChart from a scan and the
  * plans' outcomes: the FDT_75 heatmap per setting, FDT_75 and SDT against sparsity per
- * component type, rank by FDT against rank by perplexity, and the plans against their
- * baselines.
+ * component type, rank by FDT against rank by perplexity, the plans against their baselines,
+ * the sparsity each pruning plan gives each component, and the int8 searches' prefix curve.
  */
 public final class ScanCharts {
     /** Colour stops of the FDT scale, from FDT 0 (red) through yellow to N (green). */
@@ -77,6 +81,39 @@ public final class ScanCharts {
      * scan lacks stay blank.
      */
     public static JFreeChart heatmap(ScanResult scan, String setting) {
+        Map<String, Double> fdt = new LinkedHashMap<>();
+        for (ScanCell c : scan.cells()) {
+            if (c.setting().equals(setting)) {
+                fdt.put(c.component(), (double) c.fdt75());
+            }
+        }
+        NumberAxis legend = new NumberAxis("FDT_75 (N = " + scan.n() + ")");
+        legend.setRange(0, scan.n());
+        return grid(scan, "FDT_75, " + setting, fdt, fdtScale(scan.n()), v -> Long.toString(Math.round(v)), legend);
+    }
+
+    /**
+     * The sparsity a plan gives each component, on the heatmap's grid of layer × component type,
+     * white (0) to dark blue (1), labelled in percent. Components absent from {@code sparsity}
+     * stay blank.
+     */
+    public static JFreeChart allocation(ScanResult scan, String title, Map<String, Double> sparsity) {
+        LookupPaintScale scale = new LookupPaintScale(0, 1.000001, Color.LIGHT_GRAY);
+        for (int b = 0; b < BINS; b++) {
+            scale.add((double) b / BINS, blueAt((b + 0.5) / BINS));
+        }
+        NumberAxis legend = new NumberAxis("sparsity");
+        legend.setRange(0, 1);
+        return grid(scan, title, sparsity, scale, v -> Long.toString(Math.round(100 * v)), legend);
+    }
+
+    /**
+     * One value per component on a grid of layer (rows, the head on top) × component type
+     * (columns), placed by the scan's cells of that component, coloured by {@code scale} and
+     * labelled with {@code label} of the value.
+     */
+    private static JFreeChart grid(ScanResult scan, String title, Map<String, Double> values, LookupPaintScale scale,
+                                   DoubleFunction<String> label, NumberAxis legendAxis) {
         List<ComponentKind> kinds = kinds(scan);
         int layers = scan.cells().stream().mapToInt(ScanCell::layer).max().orElse(-1) + 1;
         boolean head = scan.cells().stream().anyMatch(c -> c.layer() < 0);
@@ -88,17 +125,22 @@ public final class ScanCharts {
             rows[layers] = "head";
         }
         String[] columns = kinds.stream().map(ScanCharts::kindLabel).toArray(String[]::new);
-        List<ScanCell> cells = scan.cells().stream().filter(c -> c.setting().equals(setting)).toList();
+        Map<String, ScanCell> placed = new LinkedHashMap<>();  // component → a cell of it: its layer and type
+        for (ScanCell c : scan.cells()) {
+            if (values.containsKey(c.component())) {
+                placed.putIfAbsent(c.component(), c);
+            }
+        }
+        List<ScanCell> cells = new ArrayList<>(placed.values());
         double[][] xyz = new double[3][cells.size()];
         for (int i = 0; i < cells.size(); i++) {
             ScanCell c = cells.get(i);
             xyz[0][i] = kinds.indexOf(c.kind());
             xyz[1][i] = c.layer() < 0 ? layers : c.layer();
-            xyz[2][i] = c.fdt75();
+            xyz[2][i] = values.get(c.component());
         }
         DefaultXYZDataset data = new DefaultXYZDataset();
-        data.addSeries("FDT_75", xyz);
-        LookupPaintScale scale = fdtScale(scan.n());
+        data.addSeries("values", xyz);
         XYBlockRenderer renderer = new XYBlockRenderer();
         renderer.setPaintScale(scale);
         SymbolAxis x = new SymbolAxis("component", columns);
@@ -114,15 +156,12 @@ public final class ScanCharts {
         plot.setAxisOffset(RectangleInsets.ZERO_INSETS);
         Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 11);
         for (int i = 0; i < cells.size(); i++) {
-            XYTextAnnotation label = new XYTextAnnotation(Integer.toString(cells.get(i).fdt75()), xyz[0][i], xyz[1][i]);
-            label.setFont(font);
-            label.setPaint(textOn((Color) scale.getPaint(xyz[2][i])));
-            plot.addAnnotation(label);
+            XYTextAnnotation text = new XYTextAnnotation(label.apply(xyz[2][i]), xyz[0][i], xyz[1][i]);
+            text.setFont(font);
+            text.setPaint(textOn((Color) scale.getPaint(xyz[2][i])));
+            plot.addAnnotation(text);
         }
-        JFreeChart chart = new JFreeChart("FDT_75, " + setting, JFreeChart.DEFAULT_TITLE_FONT.deriveFont(14f), plot,
-                false);
-        NumberAxis legendAxis = new NumberAxis("FDT_75 (N = " + scan.n() + ")");
-        legendAxis.setRange(0, scan.n());
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT.deriveFont(14f), plot, false);
         PaintScaleLegend legend = new PaintScaleLegend(scale, legendAxis);
         legend.setPosition(RectangleEdge.RIGHT);
         legend.setMargin(new RectangleInsets(8, 8, 8, 8));
@@ -130,6 +169,56 @@ public final class ScanCharts {
         chart.addSubtitle(legend);
         chart.setBackgroundPaint(Color.WHITE);
         return chart;
+    }
+
+    /**
+     * The int8 searches' prefix curve: combined FDT_75 of every prefix the searches evaluated
+     * against the share of the scanned parameters in naive int8, one line per order (FDT-guided,
+     * perplexity-ranked), the random-order baseline as one point, and the threshold dashed.
+     */
+    public static JFreeChart int8Prefixes(Int8Search.Comparison int8, int n) {
+        XYSeriesCollection data = new XYSeriesCollection();
+        data.addSeries(prefixSeries(Int8Search.GUIDED, int8.selection()));
+        data.addSeries(prefixSeries(Int8Search.PERPLEXITY_RANKED, int8.perplexityRanked()));
+        XYSeries random = new XYSeries(Int8Search.RANDOM_ORDER);
+        for (PlanOutcome o : int8.outcomes()) {
+            if (o.name().equals(Int8Search.RANDOM_ORDER)) {
+                random.add(o.quantizedShare(), o.fdt75());
+            }
+        }
+        data.addSeries(random);
+        JFreeChart chart = ChartFactory.createXYLineChart("int8 prefixes: FDT_75 against the share in naive int8",
+                "share of the scanned parameters in naive int8", "FDT_75 of the combined candidate (N = " + n + ")",
+                data, PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+        renderer.setSeriesStroke(0, new BasicStroke(2f));
+        renderer.setSeriesStroke(1, new BasicStroke(2f));
+        renderer.setSeriesLinesVisible(2, false);
+        renderer.setSeriesPaint(0, STOPS[4]);
+        renderer.setSeriesPaint(1, new Color(0x4575b4));
+        renderer.setSeriesPaint(2, STOPS[0]);
+        plot.setRenderer(renderer);
+        int threshold = int8.selection().options().threshold();
+        plot.addAnnotation(new XYLineAnnotation(0, threshold, 1, threshold, new BasicStroke(1f, BasicStroke.CAP_BUTT,
+                BasicStroke.JOIN_MITER, 1f, new float[] {4f, 4f}, 0f), Color.GRAY));
+        XYTextAnnotation label = new XYTextAnnotation("threshold " + threshold, 0.02, threshold);
+        label.setTextAnchor(TextAnchor.BOTTOM_LEFT);
+        label.setPaint(Color.GRAY);
+        plot.addAnnotation(label);
+        ((NumberAxis) plot.getRangeAxis()).setRange(0, n);
+        ((NumberAxis) plot.getDomainAxis()).setRange(0, 1);
+        style(chart);
+        return chart;
+    }
+
+    /** The prefixes one int8 search evaluated, by their share in naive int8. */
+    private static XYSeries prefixSeries(String name, Int8Selection selection) {
+        XYSeries series = new XYSeries(name);  // sorted by x: the evaluation order does not matter
+        for (Int8Search.PrefixCheck c : selection.checks()) {
+            series.add(c.outcome().quantizedShare(), c.outcome().fdt75());
+        }
+        return series;
     }
 
     /** The pruning settings of the scan grouped by method ("magnitude", "wanda", "n:m"), in scan order. */
@@ -255,9 +344,16 @@ public final class ScanCharts {
     static Color colourAt(double p) {
         double scaled = Math.max(0, Math.min(1, p)) * (STOPS.length - 1);
         int i = Math.min((int) scaled, STOPS.length - 2);
-        double f = scaled - i;
-        Color a = STOPS[i];
-        Color b = STOPS[i + 1];
+        return mix(STOPS[i], STOPS[i + 1], scaled - i);
+    }
+
+    /** The colour at {@code p} in [0, 1] from white to dark blue (the sparsity scale). */
+    static Color blueAt(double p) {
+        return mix(Color.WHITE, new Color(0x08306b), Math.max(0, Math.min(1, p)));
+    }
+
+    /** {@code a} and {@code b} mixed linearly in RGB, {@code f} = 0 giving a, 1 giving b. */
+    private static Color mix(Color a, Color b, double f) {
         return new Color((int) Math.round(a.getRed() + f * (b.getRed() - a.getRed())),
                 (int) Math.round(a.getGreen() + f * (b.getGreen() - a.getGreen())),
                 (int) Math.round(a.getBlue() + f * (b.getBlue() - a.getBlue())));

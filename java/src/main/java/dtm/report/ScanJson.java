@@ -7,10 +7,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dtm.metrics.Aggregates;
 import dtm.metrics.Summary;
+import dtm.scan.Int8Search;
+import dtm.scan.Int8Selection;
 import dtm.scan.PlanOutcome;
 import dtm.scan.RankAgreement;
 import dtm.scan.ScanCell;
 import dtm.scan.ScanResult;
+import dtm.scan.TextSample;
+
+import java.util.List;
 
 /**
  * The data of a scan report as JSON, schema {@value #SCHEMA} (docs/json-schema.md): the scan's
@@ -80,6 +85,27 @@ public final class ScanJson {
             number(p, "textPerplexity", o.textPerplexity());
             p.put("bytes", o.bytes());
             number(p, "bytesVsFp32", input.sizeVsFp32(o));
+            Int8Selection search = int8Search(input, o.name());
+            if (search != null) {
+                ArrayNode checks = p.putArray("prefixChecks");
+                for (Int8Search.PrefixCheck c : search.checks()) {
+                    ObjectNode check = checks.addObject();
+                    check.put("length", c.length());
+                    number(check, "quantizedShare", c.outcome().quantizedShare());
+                    check.put("fdt75", c.outcome().fdt75());
+                    check.put("passed", c.passed());
+                }
+            }
+            ArrayNode samples = p.putArray("samples");
+            for (TextSample t : input.samples().getOrDefault(o.name(), List.of())) {
+                ObjectNode sample = samples.addObject();
+                sample.put("label", t.label());
+                sample.put("sample", t.sample());
+                sample.put("fdt", t.fdt());
+                sample.put("prompt", t.prompt());
+                t.base().forEach(sample.putArray("base")::add);
+                t.candidate().forEach(sample.putArray("candidate")::add);
+            }
             try {
                 p.set("plan", JSON.readTree(o.plan().toJson()));
             } catch (JsonProcessingException e) {
@@ -87,6 +113,18 @@ public final class ScanJson {
             }
         }
         return root;
+    }
+
+    /** The int8 search behind the outcome of that name, or null when it is not one. */
+    private static Int8Selection int8Search(ReportInput input, String name) {
+        if (input.int8() == null) {
+            return null;
+        }
+        return switch (name) {
+            case Int8Search.GUIDED -> input.int8().selection();
+            case Int8Search.PERPLEXITY_RANKED -> input.int8().perplexityRanked();
+            default -> null;
+        };
     }
 
     /** The report's data as JSON text. */

@@ -13,7 +13,8 @@ import java.util.Objects;
  *
  * @param id      the element's id, unique within the report; also the prefix of its clip-path
  *                and gradient ids, so that several charts can share one document
- * @param kind    what the chart shows: "heatmap", "fdt-curve", "sdt-curve", "rank", "plans"
+ * @param kind    what the chart shows: "heatmap", "fdt-curve", "sdt-curve", "rank", "plans",
+ *                "allocation", "int8-prefixes"
  * @param caption the figure caption, for people
  * @param svg     the {@code <svg>} element
  */

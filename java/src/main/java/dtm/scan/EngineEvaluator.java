@@ -243,6 +243,19 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         }
     }
 
+    /**
+     * Text samples of {@code outcome}'s candidate ({@link PlanSamples}): evaluated once more
+     * against the base's reference for its per-sample FDT (not counted among the searches'
+     * {@link #evaluations()}), then the picked prompts continued greedily.
+     */
+    public List<TextSample> samples(PlanOutcome outcome, int count) {
+        Objects.requireNonNull(outcome, "outcome");
+        try (Model candidate = outcome.plan().apply(base, calibration, threads())) {
+            EvaluationResult r = reference.evaluate(candidate, evaluation, null);
+            return PlanSamples.of(candidate, reference, r, run.session(), count);
+        }
+    }
+
     @Override
     public void close() {
         dropCurrent();

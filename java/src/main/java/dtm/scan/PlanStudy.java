@@ -7,7 +7,10 @@ import dtm.model.Calibration;
 import dtm.model.Model;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -19,7 +22,7 @@ import java.util.Objects;
  *
  * <p>Progress is reported as task "scan" over the cells, then "plans" over the searches'
  * measurements (an estimate of their number; measurements found in the scan or already made
- * count too), then "text perplexity" over the plans.
+ * count too), then "text perplexity" over the plans and "text samples" over the plans.
  */
 public final class PlanStudy {
     /**
@@ -51,6 +54,8 @@ public final class PlanStudy {
      * @param int8       the int8 plans, or null when not asked for
      * @param outcomes   every plan evaluated: the pruning plans (FDT-guided, uniform,
      *                   perplexity-guided), then the int8 plans (FDT-guided, random order)
+     * @param samples    per plan (by outcome name, in outcome order), the text samples the report
+     *                   shows ({@link PlanSamples})
      * @param baseBytes  bytes of the base's weights ({@link Model#storageBytes()})
      * @param evaluations candidates the plan searches evaluated with the engine (scan cells not
      *                   counted)
@@ -58,10 +63,12 @@ public final class PlanStudy {
      *                   time is in {@code scan})
      */
     public record Result(ScanResult scan, PruningSearch.Comparison pruning, Int8Search.Comparison int8,
-                         List<PlanOutcome> outcomes, long baseBytes, int evaluations, double seconds) {
+                         List<PlanOutcome> outcomes, Map<String, List<TextSample>> samples, long baseBytes,
+                         int evaluations, double seconds) {
         public Result {
             Objects.requireNonNull(scan, "scan");
             outcomes = List.copyOf(outcomes);
+            samples = Collections.unmodifiableMap(new LinkedHashMap<>(samples));
         }
     }
 
@@ -105,7 +112,13 @@ public final class PlanStudy {
                 }
                 progress.update("text perplexity", outcomes.size(), outcomes.size());
             }
-            return new Result(scan, pruning, int8, outcomes, base.storageBytes(), engine.evaluations(),
+            Map<String, List<TextSample>> samples = new LinkedHashMap<>();
+            for (int i = 0; i < outcomes.size(); i++) {
+                progress.update("text samples", i, outcomes.size());
+                samples.put(outcomes.get(i).name(), engine.samples(outcomes.get(i), PlanSamples.COUNT));
+            }
+            progress.update("text samples", outcomes.size(), outcomes.size());
+            return new Result(scan, pruning, int8, outcomes, samples, base.storageBytes(), engine.evaluations(),
                     (System.nanoTime() - start) / 1e9);
         }
     }

@@ -25,8 +25,16 @@ public record PruningResult(PruningDriver driver, double targetSparsity, List<Pr
 
     /** A component's share of zero weights after the last step. */
     public double sparsityOf(String component) {
+        return sparsityOf(component, steps.size());
+    }
+
+    /** A component's share of zero weights after the first {@code stepCount} steps (0: none, so 0). */
+    public double sparsityOf(String component, int stepCount) {
+        if (stepCount < 0 || stepCount > steps.size()) {
+            throw new IllegalArgumentException("step count must be in [0, " + steps.size() + "], got " + stepCount);
+        }
         double s = 0;
-        for (PruningStep step : steps) {
+        for (PruningStep step : steps.subList(0, stepCount)) {
             ComponentAllocation a = step.allocation().of(component);
             if (a != null) {
                 s = a.totalSparsity();
