@@ -71,15 +71,20 @@ class ScanReportTest {
         TextSample diverging = new TextSample("the sample at FDT_75", 4, 2, "Tom & <Sue>", List.of(" a", " b", " c", " d"),
                 List.of(" a", " b", " <x>", " y"));
         TextSample same = new TextSample("the sample at the median FDT", 7, 2, "p", List.of(" a", " b"), List.of(" a", " b"));
+        TextSample eos = new TextSample("the earliest divergence", 9, 1, "q", List.of(" a", " b"), List.of(" a", ""));
         ReportInput input = new ReportInput(plain.title(), plain.scan(), plain.outcomes(), null, null,
-                Map.of("FDT-guided", List.of(diverging, same)), plain.fp32Bytes(), plain.metadata());
+                Map.of("FDT-guided", List.of(diverging, same, eos)), plain.fp32Bytes(), plain.metadata());
         String html = HtmlReport.render(input);
         assertTrue(html.contains("<td class=\"text prompt\">Tom &amp; &lt;Sue&gt;</td>"), "the prompt, escaped");
         assertTrue(html.contains(" a b<mark> c</mark><span class=\"after\"> d</span>"), "base side");
         assertTrue(html.contains(" a b<mark> &lt;x&gt;</mark><span class=\"after\"> y</span>"), "candidate side");
         assertTrue(html.contains("sample 7, FDT 2 of 2</td><td class=\"text prompt\">p</td><td class=\"text\"> a b</td>"),
                 "a sample without divergence has nothing marked");
-        assertEquals(2 + 1, count(html, "<mark>"), "two sides of one divergent sample, and the note's example");
+        assertTrue(html.contains(" a<mark>⟨no text⟩</mark>"), "a divergent token without text (EOS) still shows");
+        assertEquals(2 + 2 + 1, count(html, "<mark>"), "two sides of two divergent samples, and the note's example");
+        ReportInput none = new ReportInput(plain.title(), plain.scan(), plain.outcomes(), null, null,
+                Map.of("FDT-guided", List.of()), plain.fp32Bytes(), plain.metadata());
+        assertFalse(HtmlReport.render(none).contains("id=\"samples\""), "no section without samples");
     }
 
     @Test

@@ -25,6 +25,17 @@ class PlanSamplesTest {
     }
 
     @Test
+    void aCharacterSplitOverByteTokensIsKeptWhole() {
+        byte[] e = {'a', (byte) 0xc3, (byte) 0xa9};           // "aé"
+        assertEquals(3, PlanSamples.completeUtf8End(e, 1));
+        assertEquals(1, PlanSamples.completeUtf8End(new byte[] {'a', (byte) 0xc3}, 1), "é's second byte missing");
+        byte[] euro = {'a', (byte) 0xe2, (byte) 0x82};        // "a" and two of €'s three bytes
+        assertEquals(1, PlanSamples.completeUtf8End(euro, 1));
+        assertEquals(4, PlanSamples.completeUtf8End(new byte[] {'a', (byte) 0xe2, (byte) 0x82, (byte) 0xac}, 1));
+        assertEquals(2, PlanSamples.completeUtf8End(new byte[] {'a', 'b'}, 1));
+    }
+
+    @Test
     void samplesPickedTwiceAreReplacedByTheLowestIndicesLeft() {
         assertEquals(List.of(0, 1, 2), picked(new int[] {4, 4, 4, 4}, 3));
         assertEquals(List.of(1, 0), picked(new int[] {4, 2}, 3));

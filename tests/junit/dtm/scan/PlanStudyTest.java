@@ -170,6 +170,8 @@ class PlanStudyTest {
                 assertEquals(fdt[t.sample()], t.fdt(), what);
                 assertEquals(base.tokenizer().decode(reference.continuation(t.sample())), String.join("", t.base()),
                         what + ": the base side is the reference's continuation");
+                assertTrue(t.candidate().size() >= t.fdt(), what + ": the candidate wrote " + t.candidate().size()
+                        + " tokens, fewer than its FDT " + t.fdt());
                 assertEquals(t.base().subList(0, t.fdt()), t.candidate().subList(0, t.fdt()), what);
                 if (t.fdt() < t.base().size()) {
                     assertTrue(!t.base().get(t.fdt()).equals(t.candidate().get(t.fdt())), what + ": diverges at FDT");

@@ -174,7 +174,7 @@ public final class HtmlReport {
             figures(h, charts, "int8-prefixes");
             h.append("</section>\n");
         }
-        if (!input.samples().isEmpty()) {
+        if (input.samples().values().stream().anyMatch(l -> !l.isEmpty())) {
             samples(h, input);
         }
 
@@ -278,12 +278,17 @@ public final class HtmlReport {
         h.append("</section>\n");
     }
 
-    /** Pieces before {@code fdt} plain, piece {@code fdt} marked, the rest muted. */
+    /**
+     * Pieces before {@code fdt} plain, piece {@code fdt} marked (a token without text, such as
+     * EOS, as "⟨no text⟩" so that the mark shows), the rest muted.
+     */
     private static void continuation(StringBuilder h, List<String> pieces, int fdt) {
         int shared = Math.min(fdt, pieces.size());
         h.append(escape(String.join("", pieces.subList(0, shared))));
         if (shared < pieces.size()) {
-            h.append("<mark>").append(escape(pieces.get(shared))).append("</mark><span class=\"after\">")
+            String divergent = pieces.get(shared);
+            h.append("<mark>").append(divergent.isEmpty() ? "⟨no text⟩" : escape(divergent))
+                    .append("</mark><span class=\"after\">")
                     .append(escape(String.join("", pieces.subList(shared + 1, pieces.size())))).append("</span>");
         }
     }

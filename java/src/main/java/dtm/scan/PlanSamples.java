@@ -105,19 +105,45 @@ public final class PlanSamples {
     /**
      * The text of each continuation token as it reads after the prompt: the bytes each token adds
      * to the decoded prompt + continuation (so a word's leading space and byte tokens come out as
-     * the detokenizer writes them).
+     * the detokenizer writes them). A character whose UTF-8 bytes are split over several byte
+     * tokens goes whole to the token that completes it (the earlier ones get ""), so the pieces
+     * join to the decoded continuation. Where the detokenizer rewrites text it already wrote
+     * (it does not for the tokenizers dtm reads), that token's piece is its text alone.
      */
     private static List<String> pieces(Tokenizer tokenizer, int[] prompt, int[] continuation) {
         int[] all = Arrays.copyOf(prompt, prompt.length + continuation.length);
         System.arraycopy(continuation, 0, all, prompt.length, continuation.length);
         List<String> out = new ArrayList<>(continuation.length);
         byte[] before = tokenizer.decodeBytes(prompt);
+        int given = before.length;  // bytes of the decoded text handed out so far
         for (int i = 1; i <= continuation.length; i++) {
             byte[] now = tokenizer.decodeBytes(Arrays.copyOf(all, prompt.length + i));
-            int from = Math.min(before.length, now.length);
-            out.add(new String(now, from, now.length - from, StandardCharsets.UTF_8));
+            if (now.length < before.length || !Arrays.equals(now, 0, before.length, before, 0, before.length)) {
+                out.add(tokenizer.decode(new int[] {continuation[i - 1]}));
+                given = now.length;
+            } else {
+                int end = i == continuation.length ? now.length : completeUtf8End(now, given);
+                out.add(new String(now, given, end - given, StandardCharsets.UTF_8));
+                given = end;
+            }
             before = now;
         }
         return out;
+    }
+
+    /**
+     * The end of the last whole UTF-8 character of {@code bytes} from {@code from} on: its length,
+     * or the start of a trailing multi-byte sequence that is not complete yet.
+     */
+    static int completeUtf8End(byte[] bytes, int from) {
+        for (int i = bytes.length - 1; i >= Math.max(from, bytes.length - 4); i--) {
+            int b = bytes[i] & 0xff;
+            if ((b & 0xc0) == 0x80) {
+                continue;  // a continuation byte: look further back for the lead byte
+            }
+            int need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+            return bytes.length - i >= need ? bytes.length : i;
+        }
+        return bytes.length;
     }
 }

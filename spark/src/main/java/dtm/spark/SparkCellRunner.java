@@ -116,15 +116,15 @@ public final class SparkCellRunner implements CellRunner {
             String onTopOf = work.onTopOf() == null ? null : work.onTopOf().toJson();
             CompletionService<List<String>> finished = new ExecutorCompletionService<>(waiters);
             int failLayer = Integer.parseInt(spark.getConf().get(FAIL_LAYER_ONCE, "-1"));
-            for (LayerCells layer : work.layers()) {
-                LayerTask task = task(setup, work, layer, onTopOf, failLayer);
-                spark.setJobDescription("dtm: layer " + layer.layer() + " (" + layer.cells().size() + " cells)");
-                JavaFutureAction<List<List<String>>> job = spark.parallelize(List.of(task), 1).map(t -> t.call())
-                        .collectAsync();
-                jobs.add(job);
-                finished.submit(() -> job.get().get(0));
-            }
             try {
+                for (LayerCells layer : work.layers()) {
+                    LayerTask task = task(setup, work, layer, onTopOf, failLayer);
+                    spark.setJobDescription("dtm: layer " + layer.layer() + " (" + layer.cells().size() + " cells)");
+                    JavaFutureAction<List<List<String>>> job = spark.parallelize(List.of(task), 1).map(t -> t.call())
+                            .collectAsync();
+                    jobs.add(job);
+                    finished.submit(() -> job.get().get(0));
+                }
                 for (int i = 0; i < jobs.size(); i++) {
                     List<String> cells;
                     try {
@@ -139,8 +139,8 @@ public final class SparkCellRunner implements CellRunner {
                 }
                 shipped.finished();
             } finally {
-                // Before the shipment closes: the other layers' jobs may still be scheduling tasks
-                // that carry its broadcast.
+                // Before the shipment closes (also when a submission failed): the other layers'
+                // jobs may still be scheduling tasks that carry its broadcast.
                 jobs.forEach(j -> j.cancel(true));
             }
         } catch (InterruptedException e) {
