@@ -2,7 +2,6 @@ package dtm.bench;
 
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaModel;
-import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.TokenPrompts;
 import de.kherud.llama.args.CacheType;
@@ -109,10 +108,7 @@ public class DecodeVsLlamaCppBenchmark {
                     .setThreads(threads).setThreadsBatch(threads).setCacheTypeK(CacheType.F32)
                     .setCacheTypeV(CacheType.F32).setGpuLayers(0));
             request = TokenPrompts.greedy(prompt, NEW_TOKENS);
-            int outputs = 0;
-            for (LlamaOutput ignored : llama.generate(request)) {
-                outputs++;
-            }
+            int outputs = TokenPrompts.streamedTokens(llama, request);
             if (outputs != NEW_TOKENS) {
                 throw new IllegalStateException("llama.cpp generated " + outputs + " tokens, not " + NEW_TOKENS);
             }

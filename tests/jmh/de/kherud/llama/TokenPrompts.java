@@ -25,4 +25,18 @@ public final class TokenPrompts {
                 .collect(Collectors.joining(", ", "[", "]")));
         return p;
     }
+
+    /**
+     * Tokens a streamed completion of {@code request} produces: its outputs without the final
+     * stop message (whose flag is package-private in the binding).
+     */
+    public static int streamedTokens(LlamaModel model, InferenceParameters request) {
+        int n = 0;
+        for (LlamaOutput output : model.generate(request)) {
+            if (!output.stop) {
+                n++;
+            }
+        }
+        return n;
+    }
 }
