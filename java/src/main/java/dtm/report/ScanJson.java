@@ -85,7 +85,7 @@ public final class ScanJson {
             number(p, "textPerplexity", o.textPerplexity());
             p.put("bytes", o.bytes());
             number(p, "bytesVsFp32", input.sizeVsFp32(o));
-            Int8Selection search = int8Search(input, o.name());
+            Int8Selection search = input.int8() == null ? null : input.int8().searchOf(o.name());
             if (search != null) {
                 ArrayNode checks = p.putArray("prefixChecks");
                 for (Int8Search.PrefixCheck c : search.checks()) {
@@ -113,18 +113,6 @@ public final class ScanJson {
             }
         }
         return root;
-    }
-
-    /** The int8 search behind the outcome of that name, or null when it is not one. */
-    private static Int8Selection int8Search(ReportInput input, String name) {
-        if (input.int8() == null) {
-            return null;
-        }
-        return switch (name) {
-            case Int8Search.GUIDED -> input.int8().selection();
-            case Int8Search.PERPLEXITY_RANKED -> input.int8().perplexityRanked();
-            default -> null;
-        };
     }
 
     /** The report's data as JSON text. */

@@ -85,6 +85,15 @@ public final class Int8Search {
             Objects.requireNonNull(randomOrder, "randomOrder");
             outcomes = List.copyOf(outcomes);
         }
+
+        /** The prefix search behind the outcome of that name, or null for the random order (or another name). */
+        public Int8Selection searchOf(String outcomeName) {
+            return switch (outcomeName) {
+                case GUIDED -> selection;
+                case PERPLEXITY_RANKED -> perplexityRanked;
+                default -> null;
+            };
+        }
     }
 
     /** The name of the guided plan's outcome. */

@@ -45,7 +45,8 @@ public final class PlanSamples {
         if (count < 0) {
             throw new IllegalArgumentException("sample count must be >= 0, got " + count);
         }
-        List<Pick> picks = pick(evaluation.fdt(), count);
+        int[] fdt = evaluation.fdt();
+        List<Pick> picks = pick(fdt, count);
         if (picks.isEmpty()) {
             return List.of();
         }
@@ -62,7 +63,7 @@ public final class PlanSamples {
             int[] prompt = prompts[i];
             int[] afterBos = prompt.length > 0 && prompt[0] == tokenizer.bos()
                     ? Arrays.copyOfRange(prompt, 1, prompt.length) : prompt;
-            out.add(new TextSample(p.label, p.sample, evaluation.fdt()[p.sample], tokenizer.decode(afterBos),
+            out.add(new TextSample(p.label, p.sample, fdt[p.sample], tokenizer.decode(afterBos),
                     pieces(tokenizer, prompt, reference.continuation(p.sample)), pieces(tokenizer, prompt, generated[i])));
         }
         return out;
