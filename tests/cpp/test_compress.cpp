@@ -302,6 +302,79 @@ TEST_F(Handles, BadRequestsAreRejectedAndNameTheComponent) {
     EXPECT_EQ(out, nullptr);
 }
 
+// Weights put in from outside (recovery training's trained matrices): the
+// candidate computes with exactly those weights, keeps their zeros, shares
+// every other matrix, exports and reloads bitwise, and bad input is refused.
+TEST_F(Handles, ReplacedWeightsAreUsedExactlyAndBadOnesAreRefused) {
+    dtm_model * pruned = compress_one(base, 6, magnitude(0.6f));
+    std::vector<float> w4 = weights(base, 4), w6 = weights(pruned, 6);
+    for (size_t i = 0; i < w4.size(); ++i) w4[i] *= 1.0f + 0.01f * float(i % 7);
+    for (float & v : w6) if (v != 0.0f) v = -v;
+    std::vector<float> both(w4);
+    both.insert(both.end(), w6.begin(), w6.end());
+    int32_t comps[2] = {4, 6};
+    dtm_model * cand = nullptr;
+    ASSERT_EQ(dtm_model_with_weights(pruned, 2, comps, both.data(), int64_t(both.size()), &cand), DTM_OK)
+        << dtm_last_error();
+    EXPECT_EQ(weights(cand, 4), w4);
+    EXPECT_EQ(weights(cand, 6), w6);
+    dtm_component_info info{};
+    ASSERT_EQ(dtm_model_component(cand, 6, &info), DTM_OK);
+    EXPECT_NEAR(info.sparsity, 0.6, 1.0 / double(info.rows * info.cols));
+    EXPECT_EQ(cand->impl->linear(5).get(), base->impl->linear(5).get()) << "an unlisted matrix was copied";
+    // The logits are those of the same weights put in as dense fp32 panels.
+    dtm_component_info info4{};
+    ASSERT_EQ(dtm_model_component(base, 4, &info4), DTM_OK);
+    auto dense = base->impl->with_linears({{4, dtm::DenseLinear::from_rows(w4.data(), info4.rows, info4.cols)},
+                                           {6, dtm::DenseLinear::from_rows(w6.data(), info.rows, info.cols)}});
+    dtm_model * sim = new dtm_model{std::move(dense)};
+    EXPECT_EQ(logits(cand, kTokens), logits(sim, kTokens));
+    dtm_model_free(sim);
+    const std::string file = dtm::test::temp_dir() + "/trained.safetensors";
+    ASSERT_EQ(dtm_candidate_export(cand, base, file.c_str()), DTM_OK) << dtm_last_error();
+    dtm_model * back = nullptr;
+    ASSERT_EQ(dtm_candidate_load(base, file.c_str(), &back), DTM_OK) << dtm_last_error();
+    EXPECT_EQ(logits(back, kTokens), logits(cand, kTokens));
+    dtm_model_free(back);
+    dtm_model_free(cand);
+
+    dtm_model * out = reinterpret_cast<dtm_model *>(0x1);
+    EXPECT_EQ(dtm_model_with_weights(base, 1, comps, w4.data(), int64_t(w4.size()) - 1, &out), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(out, nullptr);
+    int32_t twice[2] = {4, 4};
+    std::vector<float> two(w4);
+    two.insert(two.end(), w4.begin(), w4.end());
+    EXPECT_EQ(dtm_model_with_weights(base, 2, twice, two.data(), int64_t(two.size()), &out), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(dtm_last_error()).find("twice"), std::string::npos) << dtm_last_error();
+    dtm_component_info named{};
+    ASSERT_EQ(dtm_model_component(base, 4, &named), DTM_OK);
+    w4[3] = std::nanf("");
+    EXPECT_EQ(dtm_model_with_weights(base, 1, comps, w4.data(), int64_t(w4.size()), &out), DTM_ERR_NON_FINITE);
+    EXPECT_NE(std::string(dtm_last_error()).find(named.name), std::string::npos) << dtm_last_error();
+    const int32_t embedding = int32_t(base->impl->components().size()) - 2;
+    std::vector<float> table = weights(base, embedding);
+    EXPECT_EQ(dtm_model_with_weights(base, 1, &embedding, table.data(), int64_t(table.size()), &out), DTM_ERR_UNSUPPORTED);
+    int32_t outside = 999;
+    EXPECT_EQ(dtm_model_with_weights(base, 1, &outside, w4.data(), 1, &out), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(out, nullptr);
+    dtm_model_free(pruned);
+}
+
+TEST_F(Handles, NormWeightsAreTheModelsOwn) {
+    const dtm::Model & m = *base->impl;
+    const int dim = m.config().dim;
+    std::vector<float> norm(static_cast<size_t>(dim));
+    ASSERT_EQ(dtm_model_norm_weights(base, DTM_NORM_ATTENTION, 1, norm.data(), dim), DTM_OK) << dtm_last_error();
+    EXPECT_EQ(std::memcmp(norm.data(), m.views().layers[1].attn_norm, size_t(dim) * 4), 0);
+    ASSERT_EQ(dtm_model_norm_weights(base, DTM_NORM_MLP, 0, norm.data(), dim), DTM_OK);
+    EXPECT_EQ(std::memcmp(norm.data(), m.views().layers[0].mlp_norm, size_t(dim) * 4), 0);
+    ASSERT_EQ(dtm_model_norm_weights(base, DTM_NORM_FINAL, -1, norm.data(), dim), DTM_OK);
+    EXPECT_EQ(std::memcmp(norm.data(), m.views().final_norm, size_t(dim) * 4), 0);
+    EXPECT_EQ(dtm_model_norm_weights(base, DTM_NORM_MLP, m.config().n_layers, norm.data(), dim), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(dtm_model_norm_weights(base, 7, 0, norm.data(), dim), DTM_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(dtm_model_norm_weights(base, DTM_NORM_FINAL, 0, norm.data(), dim - 1), DTM_ERR_BUFFER_TOO_SMALL);
+}
+
 TEST_F(Handles, CandidateFilesRoundTripBitwiseAndOnlyOntoTheirBase) {
     int32_t comps[4] = {0, 5, 8, 15};  // q_proj 0, up_proj 0, k_proj 1, lm_head
     dtm_compression settings[4] = {magnitude(0.3f), magnitude(0.97f), {}, {}};

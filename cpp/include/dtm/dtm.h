@@ -527,6 +527,32 @@ DTM_API int32_t dtm_model_compress(const dtm_model * model, int32_t n, const int
 DTM_API int32_t dtm_model_component_weights(const dtm_model * model, int32_t component, float * out,
                                             int64_t capacity);
 
+/* Which RMSNorm weight vector dtm_model_norm_weights reads. */
+typedef enum dtm_norm_kind {
+    DTM_NORM_ATTENTION = 0, /* model.layers.N.input_layernorm */
+    DTM_NORM_MLP       = 1, /* model.layers.N.post_attention_layernorm */
+    DTM_NORM_FINAL     = 2  /* model.norm (layer is ignored) */
+} dtm_norm_kind;
+
+/* The dim weights of one RMSNorm (fp32, exact for 16-bit checkpoints): what
+ * a training engine needs besides the components' weights to run the model
+ * (recovery training, docs/recovery.md). INVALID_ARGUMENT for an unknown
+ * kind or a layer outside [0, n_layers); BUFFER_TOO_SMALL below dim. */
+DTM_API int32_t dtm_model_norm_weights(const dtm_model * model, int32_t kind, int32_t layer, float * out,
+                                       int64_t capacity);
+
+/* A candidate: `model` with the listed matrices replaced by the given fp32
+ * weights (e.g. trained ones), `weights` holding each listed component's
+ * rows x cols values row-major, one after another in the order listed
+ * (n_weights their total). Each is stored as a pruned matrix is: sparse where
+ * that is smaller, else dense with its zeros kept exactly. Everything else
+ * is shared with `model`, as in dtm_model_compress. INVALID_ARGUMENT for a
+ * component listed twice or out of range, or n_weights not the total;
+ * UNSUPPORTED for the embedding (a lookup table); NON_FINITE, naming the
+ * component, for a NaN or infinity. On failure *out is NULL. */
+DTM_API int32_t dtm_model_with_weights(const dtm_model * model, int32_t n, const int32_t * components,
+                                       const float * weights, int64_t n_weights, dtm_model ** out);
+
 /* Writes the components of `model` that are not stored as in `base` (by
  * content) to a safetensors file, each in its storage format, with a header
  * naming the base (its fingerprint) and each component's compression. Written

@@ -471,6 +471,49 @@ int32_t dtm_model_component_weights(const dtm_model * model, int32_t component, 
     });
 }
 
+int32_t dtm_model_norm_weights(const dtm_model * model, int32_t kind, int32_t layer, float * out, int64_t capacity) {
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        const dtm::WeightViews & w = model->impl->views();
+        const int64_t dim = model->impl->config().dim;
+        const float * norm = nullptr;
+        if (kind == DTM_NORM_FINAL) {
+            norm = w.final_norm;
+        } else if (kind == DTM_NORM_ATTENTION || kind == DTM_NORM_MLP) {
+            if (layer < 0 || size_t(layer) >= w.layers.size()) {
+                dtm::fail(DTM_ERR_INVALID_ARGUMENT, "layer %d is outside [0, %zu)", layer, w.layers.size());
+            }
+            norm = kind == DTM_NORM_ATTENTION ? w.layers[size_t(layer)].attn_norm : w.layers[size_t(layer)].mlp_norm;
+        } else {
+            dtm::fail(DTM_ERR_INVALID_ARGUMENT, "norm kind %d is none of DTM_NORM_ATTENTION, DTM_NORM_MLP, DTM_NORM_FINAL",
+                      kind);
+        }
+        if (capacity < dim) {
+            dtm::fail(DTM_ERR_BUFFER_TOO_SMALL, "a norm has %lld weights, capacity is %lld", (long long)dim,
+                      (long long)capacity);
+        }
+        std::memcpy(out, norm, size_t(dim) * sizeof(float));
+    });
+}
+
+int32_t dtm_model_with_weights(const dtm_model * model, int32_t n, const int32_t * components, const float * weights,
+                               int64_t n_weights, dtm_model ** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(model, "model");
+        require(out, "out");
+        if (n < 0) dtm::fail(DTM_ERR_INVALID_ARGUMENT, "n must be >= 0, got %d", n);
+        if (n > 0) {
+            require(components, "components");
+            require(weights, "weights");
+        }
+        auto candidate = std::make_unique<dtm_model>();
+        candidate->impl = dtm::compress::with_weights(*model->impl, {components, components + n}, weights, n_weights);
+        *out = candidate.release();
+    });
+}
+
 int32_t dtm_candidate_export(const dtm_model * model, const dtm_model * base, const char * path) {
     return guarded([&] {
         require(model, "model");

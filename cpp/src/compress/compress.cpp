@@ -105,3 +105,46 @@ std::unique_ptr<Model> compress_model(const Model & model, const std::vector<Com
 }
 
 }  // namespace dtm::compress
+
+namespace dtm::compress {
+
+std::unique_ptr<Model> with_weights(const Model & model, const std::vector<int32_t> & components,
+                                    const float * weights, int64_t n_weights) {
+    const auto & comps = model.components();
+    std::vector<bool> seen(comps.size(), false);
+    int64_t total = 0;
+    for (int32_t c : components) {
+        if (c < 0 || size_t(c) >= comps.size()) {
+            throw Error(DTM_ERR_INVALID_ARGUMENT, "component index " + std::to_string(c) + " out of range [0, " +
+                                                      std::to_string(comps.size()) + ")");
+        }
+        const ComponentInfo & ci = comps[size_t(c)];
+        if (seen[size_t(c)]) throw Error(DTM_ERR_INVALID_ARGUMENT, ci.name + " is listed twice");
+        seen[size_t(c)] = true;
+        if (!model.linear(c)) {
+            throw Error(DTM_ERR_UNSUPPORTED, ci.name + " is a lookup table, not a matrix product: its weights cannot be replaced");
+        }
+        total += ci.rows * ci.cols;
+    }
+    if (n_weights != total) {
+        throw Error(DTM_ERR_INVALID_ARGUMENT, "the listed components have " + std::to_string(total) + " weights, got " +
+                                                  std::to_string(n_weights));
+    }
+    std::vector<std::pair<int32_t, std::shared_ptr<const Linear>>> replaced;
+    replaced.reserve(components.size());
+    const float * w = weights;
+    for (int32_t c : components) {
+        const ComponentInfo & ci = comps[size_t(c)];
+        const int64_t n = ci.rows * ci.cols;
+        for (int64_t i = 0; i < n; ++i) {
+            if (!std::isfinite(w[i])) {
+                throw Error(DTM_ERR_NON_FINITE, ci.name + ": weight " + std::to_string(i) + " is not finite");
+            }
+        }
+        replaced.emplace_back(c, make_pruned_linear(w, ci.rows, ci.cols));
+        w += n;
+    }
+    return model.with_linears(replaced);
+}
+
+}  // namespace dtm::compress

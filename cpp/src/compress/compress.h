@@ -36,4 +36,14 @@ std::shared_ptr<const Linear> compress_linear(const Linear & current, const dtm_
 std::unique_ptr<Model> compress_model(const Model & model, const std::vector<ComponentCompression> & requests,
                                       const InputNorms * norms, int n_threads);
 
+// The candidate whose listed matrices are replaced by the given fp32 weights
+// (`weights`: each component's rows x cols values row-major, one after another
+// in the order of `components`; n_weights their total), each stored as a
+// pruned matrix is (compress/prune.h make_pruned_linear). Throws
+// dtm::Error: INVALID_ARGUMENT (a component twice or out of range, n_weights
+// not the total), UNSUPPORTED (the embedding), NON_FINITE (a NaN or infinity,
+// naming the component).
+std::unique_ptr<Model> with_weights(const Model & model, const std::vector<int32_t> & components,
+                                    const float * weights, int64_t n_weights);
+
 }  // namespace dtm::compress

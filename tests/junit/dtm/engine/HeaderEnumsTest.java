@@ -3,6 +3,7 @@ package dtm.engine;
 import dtm.bindings.Dtm;
 import dtm.errors.Status;
 import dtm.model.ComponentKind;
+import dtm.model.NormKind;
 import dtm.model.Compression;
 import dtm.model.GgufVocabulary;
 import dtm.model.WeightFormat;
@@ -78,7 +79,7 @@ class HeaderEnumsTest {
     @Test
     void everyEnumOfTheHeaderHasItsJavaMirror() {
         assertEquals(new TreeSet<>(Set.of("dtm_status", "dtm_isa", "dtm_component_kind", "dtm_weight_format",
-                        "dtm_compression_kind", "dtm_gguf_vocab_kind")), new TreeSet<>(enums.keySet()),
+                        "dtm_compression_kind", "dtm_gguf_vocab_kind", "dtm_norm_kind")), new TreeSet<>(enums.keySet()),
                 "the header's enums; a new one needs a Java enum and a case in this test");
     }
 
@@ -117,6 +118,12 @@ class HeaderEnumsTest {
     void ggufVocabularyKinds() {
         assertMirrors("dtm_gguf_vocab_kind", GgufVocabulary.Kind.class, GgufVocabulary.Kind::code,
                 c -> c.substring("DTM_GGUF_VOCAB_".length()), EnumSet.noneOf(GgufVocabulary.Kind.class));
+    }
+
+    @Test
+    void normKinds() {
+        assertMirrors("dtm_norm_kind", NormKind.class, NormKind::code, c -> c.substring("DTM_NORM_".length()),
+                EnumSet.noneOf(NormKind.class));
     }
 
     private static <E extends Enum<E>> void assertMirrors(String cEnum, Class<E> javaEnum, ToIntFunction<E> code,

@@ -55,6 +55,20 @@ final class ProgressDisplay implements Progress, AutoCloseable {
         }
     }
 
+    @Override
+    public void message(String task, String text) {
+        switch (mode) {
+            case OFF -> {
+            }
+            case LOG -> log.message(task, text);
+            case BAR -> {
+                if (bar != null && task.equals(barTask)) {
+                    bar.setExtraMessage(text);
+                }
+            }
+        }
+    }
+
     private void drawBar(String task, long done, long total) {
         if (bar == null || !task.equals(barTask)) {
             closeBar();

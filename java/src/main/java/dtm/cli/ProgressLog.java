@@ -25,6 +25,7 @@ final class ProgressLog implements Progress {
     private String task;
     private long startNanos;
     private long lastLineNanos;
+    private String message = "";
 
     /**
      * @param err      where to print
@@ -40,6 +41,7 @@ final class ProgressLog implements Progress {
         long now = nanoTime.getAsLong();
         if (!task.equals(this.task)) {
             this.task = task;
+            message = "";
             startNanos = now;
             lastLineNanos = now;
             if (done < total) {
@@ -47,14 +49,23 @@ final class ProgressLog implements Progress {
             }
         }
         if (done >= total) {
-            err.printf(Locale.ROOT, "dtm: %s: %d/%d done in %s%n", task, done, total, duration(now - startNanos));
+            err.printf(Locale.ROOT, "dtm: %s: %d/%d done in %s%s%n", task, done, total, duration(now - startNanos),
+                    message);
             this.task = null;
         } else if (now - lastLineNanos >= INTERVAL_SECONDS * 1_000_000_000L) {
             lastLineNanos = now;
             long elapsed = now - startNanos;
             String eta = done > 0 ? duration((long) ((double) elapsed / done * (total - done))) : "unknown";
-            err.printf(Locale.ROOT, "dtm: %s: %d/%d (%.1f %%), elapsed %s, ETA %s%n", task, done, total,
-                    100.0 * done / total, duration(elapsed), eta);
+            err.printf(Locale.ROOT, "dtm: %s: %d/%d (%.1f %%), elapsed %s, ETA %s%s%n", task, done, total,
+                    100.0 * done / total, duration(elapsed), eta, message);
+        }
+    }
+
+    /** Shown after the task's next lines, e.g. ", loss 0.412, 1450 tokens/s". */
+    @Override
+    public void message(String task, String text) {
+        if (task.equals(this.task)) {
+            message = text == null || text.isEmpty() ? "" : ", " + text;
         }
     }
 

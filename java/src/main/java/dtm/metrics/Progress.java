@@ -17,4 +17,11 @@ public interface Progress {
      * @param total units in all
      */
     void update(String task, long done, long total);
+
+    /**
+     * A short status of the running {@code task} shown beside its progress (e.g. recovery
+     * training's loss), replacing the last one; by default not shown.
+     */
+    default void message(String task, String text) {
+    }
 }

@@ -351,6 +351,67 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
     }
 
     /**
+     * The weights of one RMSNorm (dim values, fp32): what a training engine needs besides the
+     * components' weights to run this model.
+     *
+     * @param layer the decoder layer; ignored for {@link NormKind#FINAL}
+     * @throws dtm.errors.InvalidArgumentException a layer outside the model
+     */
+    public float[] normWeights(NormKind kind, int layer) {
+        Objects.requireNonNull(kind, "kind");
+        float[] out = new float[config().dim()];
+        run(handle -> Errors.check(Dtm.dtm_model_norm_weights(handle, kind.code(), layer, out, out.length),
+                () -> "cannot read the " + kind + " norm of layer " + layer));
+        return out;
+    }
+
+    /**
+     * A candidate: this model with the given matrices replaced by the given fp32 weights (row-major,
+     * rows × cols each; e.g. trained ones), each stored as a pruned matrix is (sparse where that is
+     * smaller, zeros kept exactly); everything else shared, as with {@link #compress}. Close it.
+     *
+     * @param weights component index → its weights
+     * @throws IllegalArgumentException an array of the wrong length
+     * @throws dtm.errors.NonFiniteWeightsException a NaN or infinity (the message names the component)
+     * @throws dtm.errors.UnsupportedFeatureException the embedding (a lookup table)
+     */
+    public Model withWeights(Map<Integer, float[]> weights) {
+        Objects.requireNonNull(weights, "weights");
+        int n = weights.size();
+        int[] indices = new int[n];
+        long total = 0;
+        int i = 0;
+        for (Map.Entry<Integer, float[]> e : weights.entrySet()) {
+            int index = Objects.requireNonNull(e.getKey(), "component index");
+            float[] w = Objects.requireNonNull(e.getValue(), "weights");
+            Component c = components.get(index);
+            if (w.length != c.parameterCount()) {
+                throw new IllegalArgumentException(c.name() + " has " + c.parameterCount() + " weights, got "
+                        + w.length);
+            }
+            indices[i++] = index;
+            total += w.length;
+        }
+        long count = total;
+        return call(handle -> {
+            try (org.bytedeco.javacpp.FloatPointer all = new org.bytedeco.javacpp.FloatPointer(Math.max(count, 1));
+                 org.bytedeco.javacpp.IntPointer listed = new org.bytedeco.javacpp.IntPointer(indices)) {
+                long at = 0;
+                for (int index : indices) {
+                    float[] w = weights.get(index);
+                    all.position(at).put(w);
+                    at += w.length;
+                }
+                all.position(0);
+                Dtm.dtm_model candidate = new Dtm.dtm_model();
+                Errors.check(Dtm.dtm_model_with_weights(handle, n, listed, all, count, candidate),
+                        () -> "cannot put the given weights into " + description());
+                return new Model(candidate, path, tokenizerPath);
+            }
+        });
+    }
+
+    /**
      * Writes the components of this candidate that differ from {@code base}, in their storage
      * formats, to a candidate file (safetensors; written to a temporary file and renamed).
      */
