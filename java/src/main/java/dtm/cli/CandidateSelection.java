@@ -63,11 +63,13 @@ final class CandidateSelection {
         List<Plan.Entry> entries = new ArrayList<>();
         String description = "";
         String planBase = null;
+        Plan.Recovered recovered = null;
         if (plan != null) {
             Plan p = Plan.read(plan);
             entries.addAll(p.entries());
             description = p.description();
             planBase = p.base();
+            recovered = p.recovered();
         }
         for (String rule : compress) {
             int eq = rule.lastIndexOf('=');
@@ -80,7 +82,20 @@ final class CandidateSelection {
         if (description.isEmpty()) {
             description = String.join(" ", compress);
         }
-        return new Plan(description, entries, planBase);
+        return new Plan(description, entries, planBase, recovered);
+    }
+
+    /**
+     * Refuses to evaluate a plan with trained weights on prompts it was trained on (the split its
+     * recovery training recorded).
+     *
+     * @throws dtm.errors.InvalidPromptSetException some evaluation prompts were training prompts
+     */
+    void requireNotTrainedOn(dtm.metrics.PromptSet evaluation) {
+        Plan p = plan();
+        if (p != null && p.recovered() != null) {
+            dtm.recovery.TrainingSet.requireDisjoint(p.recovered().training(), evaluation);
+        }
     }
 
     /** A short description of the candidate for tables. */

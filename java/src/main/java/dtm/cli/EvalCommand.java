@@ -139,6 +139,7 @@ final class EvalCommand implements Callable<Integer> {
             RunOptions run = RunOptions.defaults().withSession(sessionSelection.options()).withProgress(bars);
             ReferenceResolver.Resolved ref = ReferenceResolver.resolve(baseModel, promptOptions, reference, refresh,
                     optionsGiven, run, System.err);
+            candidateSelection.requireNotTrainedOn(ref.reference().prompts());
             EvaluationOptions options = new EvaluationOptions(exactKl ? baseModel : null, positions && json, run);
             EvaluationResult result = ref.reference().evaluate(cand, options);
             bars.close();

@@ -6,6 +6,15 @@ import dtm.model.Model;
 import dtm.scan.Int8Search;
 import dtm.scan.PlanStudy;
 import dtm.scan.PruningSearch;
+import dtm.scan.StepRecovery;
+import dtm.scan.TrainedSteps;
+import dtm.metrics.Progress;
+import dtm.metrics.PromptSet;
+import dtm.metrics.Reference;
+import dtm.metrics.RunOptions;
+import dtm.recovery.RecoveryOptions;
+import dtm.recovery.RecoveryTrainer;
+import dtm.recovery.TrainingSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -39,11 +48,14 @@ import java.util.Map;
                         + "size) and written as a plan file (dtm.plan/1, with the evidence behind each choice) "
                         + "that 'dtm eval --plan' and 'dtm compress --plan' take.",
                 "",
+                "With --recover-tokens, every pruning plan is trained after each step (masked distillation "
+                        + "from the base, LibTorch) and its plan file names the trained weights (recovery/*.safetensors).",
                 "Writes into --out: report.html, scan.json, scan-cells.csv, scan-plans.csv and plan-*.json.",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {"  dtm plan --sparsity 0.1                   # the README's main job: default model, 64 prompts",
                 "  dtm plan --sparsity 0.7 --steps 2 --no-int8",
+                "  dtm plan --sparsity 0.5 --steps 5 --recover-tokens 8192 --no-int8   # the paper's loop",
                 "  dtm plan --fdt-threshold 50 --int8-fallback none --no-pruning",
                 "  dtm eval --plan dtm-report/plan-fdt-guided-pruning.json --count 64   # re-evaluate a plan"})
 final class PlanCommand extends StudyCommand {
@@ -93,6 +105,36 @@ final class PlanCommand extends StudyCommand {
     @Option(names = "--no-text-perplexity", description = "Do not measure text perplexity.")
     boolean noTextPerplexity;
 
+    @Option(names = "--recover-tokens", paramLabel = "T", defaultValue = "0",
+            description = "Pruning: recovery training after every step of every pruning plan (the baselines "
+                    + "too): T token positions of masked distillation from the base, KL(base || candidate) on "
+                    + "full next-token distributions, AdamW with warm-up and cosine decay, LibTorch; 0 = off "
+                    + "(default: ${DEFAULT-VALUE}). See docs/recovery.md.")
+    long recoverTokens;
+
+    @Option(names = "--recover-prompts", paramLabel = "COUNT", defaultValue = "256",
+            description = "Recovery: training prompts, cut like the evaluation prompts but chosen with "
+                    + "--recover-seed and never one of them; the base continues each for N tokens "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int recoverPrompts;
+
+    @Option(names = "--recover-seed", paramLabel = "SEED", defaultValue = "2",
+            description = "Recovery: seed of the training prompts' choice and of the batch order "
+                    + "(default: ${DEFAULT-VALUE}).")
+    long recoverSeed;
+
+    @Option(names = "--recover-lr", paramLabel = "LR", defaultValue = "" + RecoveryOptions.DEFAULT_LEARNING_RATE,
+            description = "Recovery: AdamW's peak learning rate (default: ${DEFAULT-VALUE}).")
+    double recoverLr;
+
+    @Option(names = "--recover-batch", paramLabel = "SEQS", defaultValue = "" + RecoveryOptions.DEFAULT_BATCH_SEQUENCES,
+            description = "Recovery: sequences per optimizer step (default: ${DEFAULT-VALUE}).")
+    int recoverBatch;
+
+    @Option(names = "--recover-threads", paramLabel = "N", defaultValue = "0",
+            description = "Recovery: LibTorch threads; 0 = all CPUs (default: ${DEFAULT-VALUE}).")
+    int recoverThreads;
+
     /** The text file the text perplexity is measured on, once read. */
     private Path textFile;
 
@@ -109,6 +151,39 @@ final class PlanCommand extends StudyCommand {
                     + "], got " + steps);
         }
         return PruningSearch.Schedule.equalSteps(sparsity, steps);
+    }
+
+    @Override
+    StepRecovery recovery(Model base, Reference reference, RunOptions run, Progress progress) throws IOException {
+        if (recoverTokens < 0) {
+            throw new IllegalArgumentException("--recover-tokens must be >= 0 (0 = off), got " + recoverTokens);
+        }
+        if (recoverTokens == 0) {
+            return null;
+        }
+        if (recoverPrompts < 1) {
+            throw new IllegalArgumentException("--recover-prompts must be at least 1, got " + recoverPrompts);
+        }
+        RecoveryOptions options = new RecoveryOptions(recoverTokens, recoverBatch, recoverLr,
+                RecoveryOptions.DEFAULT_WARMUP_SHARE, RecoveryOptions.DEFAULT_WEIGHT_DECAY, recoverSeed, recoverThreads);
+        RecoveryTrainer trainer = RecoveryTrainer.find();  // before any work: a missing module fails now
+        PromptSet evaluation = reference.prompts();
+        int promptTokens = evaluation.prompt(0).length - 1;
+        // Drawn like the evaluation prompts with another seed; enough that, with every evaluation
+        // prompt left out, recoverPrompts remain (TrainingSet.of keeps the first that are not).
+        PromptSet pool = promptOptions.chunks(base, promptTokens, recoverPrompts + evaluation.size(), recoverSeed);
+        TrainingSet data = TrainingSet.of(base, pool, evaluation, recoverPrompts,
+                reference.settings().options().n(), run);
+        List<Integer> trainable = new ArrayList<>();
+        List<Plan.Entry> scanned = new ArrayList<>();
+        for (String pattern : scanOptions.components) {
+            scanned.add(new Plan.Entry(pattern, Compression.magnitude(0)));
+        }
+        for (int c : new Plan("", scanned).resolve(base).keySet()) {
+            trainable.add(c);
+        }
+        return new TrainedSteps(base, trainer, data, options, trainable, scanOptions.out.resolve("recovery"),
+                run.session().threads(), progress);
     }
 
     @Override

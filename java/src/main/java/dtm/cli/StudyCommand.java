@@ -14,6 +14,8 @@ import dtm.scan.Int8Search;
 import dtm.scan.Int8Selection;
 import dtm.scan.PlanOutcome;
 import dtm.scan.PlanStudy;
+import dtm.scan.StepRecovery;
+import dtm.metrics.Progress;
 import dtm.scan.PruningSearch;
 import dtm.scan.ScanCell;
 import dtm.scan.ScanResult;
@@ -92,6 +94,15 @@ abstract class StudyCommand implements Callable<Integer> {
         return "dtm " + String.join(" ", root.commandLine().getParseResult().originalArgs());
     }
 
+    /**
+     * Recovery training between pruning steps, or null for none (dtm scan has none).
+     *
+     * @param reference the base's reference: its prompts are the evaluation prompts
+     */
+    StepRecovery recovery(Model base, Reference reference, RunOptions run, Progress progress) throws IOException {
+        return null;
+    }
+
     /** Adds what the report should say about the subclass's own options. */
     void addMetadata(Map<String, String> metadata) {
     }
@@ -115,8 +126,9 @@ abstract class StudyCommand implements Callable<Integer> {
                     scanOptions.refresh, optionsGiven, run, System.err);
             Reference reference = ref.reference();
             int n = reference.settings().options().n();
+            StepRecovery recovery = pruning == null ? null : recovery(base, reference, run, bars);
             PlanStudy.Options options = new PlanStudy.Options(scanOptions.scan(run).withRunner(runner), pruning, int8(n), seed(),
-                    perplexityText(), perplexityWindows());
+                    perplexityText(), perplexityWindows(), recovery);
             PlanStudy.Result result;
             try (Calibration calibration = scanOptions.needsCalibration() ? CandidateSelection.calibrate(base,
                     promptOptions, sessionSelection.options(), scanOptions.calibrationCount) : null) {

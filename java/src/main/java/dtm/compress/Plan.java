@@ -45,11 +45,19 @@ import java.util.TreeMap;
  *
  * @param description free text saying what the plan is
  * @param entries     the entries in order
+ * <p>A plan made with recovery training ({@code dtm plan --recover-tokens}) also names its
+ * {@link Recovered} weights: a candidate file of the trained matrices, which {@link #apply} loads
+ * onto the base before the entries. The trained matrices already carry every entry's zeros (pruned
+ * weights stay exactly zero in training), so the entries' prunings change nothing there; they
+ * are kept so that the plan reads like any other, and an entry added by hand (e.g. int8 after the
+ * pruning) applies to the trained weights.
+ *
  * @param base        the content fingerprint ({@link Model#fingerprint()}) of the base the plan was
  *                    made for, or null for a plan written by hand; a plan with a base is refused
  *                    on any other model ({@link #checkBase})
+ * @param recovered   the trained weights the entries apply to, or null for the base's own
  */
-public record Plan(String description, List<Entry> entries, String base) {
+public record Plan(String description, List<Entry> entries, String base, Recovered recovered) {
     /** The schema name written into and required from plan files. */
     public static final String SCHEMA = "dtm.plan/1";
 
@@ -79,6 +87,22 @@ public record Plan(String description, List<Entry> entries, String base) {
         }
     }
 
+    /**
+     * Trained weights a plan starts from (recovery training, docs/recovery.md).
+     *
+     * @param weights  the candidate file of the trained matrices ({@link Model#exportCandidate},
+     *                 fingerprinted to the plan's base); a relative path in a plan file is
+     *                 relative to the plan file's directory
+     * @param training how they were trained (objective, budget, optimizer, the training prompts
+     *                 and their split from the evaluation prompts, per step tokens/s and loss)
+     */
+    public record Recovered(Path weights, JsonNode training) {
+        public Recovered {
+            Objects.requireNonNull(weights, "weights");
+            training = training == null ? null : finite(training.deepCopy());
+        }
+    }
+
     public Plan {
         description = description == null ? "" : description;
         entries = List.copyOf(entries);
@@ -90,12 +114,22 @@ public record Plan(String description, List<Entry> entries, String base) {
 
     /** A plan for any base. */
     public Plan(String description, List<Entry> entries) {
-        this(description, entries, null);
+        this(description, entries, null, null);
+    }
+
+    /** A plan of the base's own weights. */
+    public Plan(String description, List<Entry> entries, String base) {
+        this(description, entries, base, null);
     }
 
     /** This plan, marked as made for the model with {@code fingerprint}. */
     public Plan withBase(String fingerprint) {
-        return new Plan(description, entries, fingerprint);
+        return new Plan(description, entries, fingerprint, recovered);
+    }
+
+    /** This plan, starting from trained weights (null: the base's own). */
+    public Plan withRecovered(Recovered weights) {
+        return new Plan(description, entries, base, weights);
     }
 
     /**
@@ -157,7 +191,8 @@ public record Plan(String description, List<Entry> entries, String base) {
         Objects.requireNonNull(base, "base");
         Map<Integer, List<Compression>> resolved = resolve(base);
         int stages = resolved.values().stream().mapToInt(List::size).max().orElse(0);
-        Model current = base.compress(Map.of(), null, threads);  // a candidate even for an empty plan
+        // A candidate even for an empty plan; a recovered plan starts from its trained weights.
+        Model current = recovered != null ? base.loadCandidate(recovered.weights()) : base.compress(Map.of(), null, threads);
         for (int stage = 0; stage < stages; stage++) {
             Map<Integer, Compression> step = new LinkedHashMap<>();
             for (Map.Entry<Integer, List<Compression>> e : resolved.entrySet()) {
@@ -196,8 +231,13 @@ public record Plan(String description, List<Entry> entries, String base) {
         return node;
     }
 
-    /** The plan as JSON (schema {@value #SCHEMA}). */
+    /** The plan as JSON (schema {@value #SCHEMA}); a recovered plan's weights path as it is. */
     public String toJson() {
+        return toJson(null);
+    }
+
+    /** The JSON of a plan file in {@code dir}: the recovered weights' path relative to it where it can be. */
+    private String toJson(Path dir) {
         ObjectNode root = JSON.createObjectNode();
         root.put("schema", SCHEMA);
         root.put("description", description);
@@ -218,6 +258,17 @@ public record Plan(String description, List<Entry> entries, String base) {
                 node.set("evidence", e.evidence());
             }
         }
+        if (recovered != null) {
+            ObjectNode r = root.putObject("recovered");
+            Path w = recovered.weights();
+            if (dir != null && w.isAbsolute()) {
+                w = dir.relativize(w);
+            }
+            r.put("weights", w.toString());
+            if (recovered.training() != null) {
+                r.set("training", recovered.training());
+            }
+        }
         try {
             return JSON.writeValueAsString(root);
         } catch (IOException e) {
@@ -231,6 +282,11 @@ public record Plan(String description, List<Entry> entries, String base) {
      * @throws IllegalArgumentException not a plan of schema {@value #SCHEMA}, or a bad entry
      */
     public static Plan fromJson(String json) {
+        return fromJson(json, null);
+    }
+
+    /** {@link #fromJson(String)} of a plan file in {@code dir} (null: paths as written). */
+    private static Plan fromJson(String json, Path dir) {
         JsonNode root;
         try {
             root = JSON.readTree(json);
@@ -273,14 +329,27 @@ public record Plan(String description, List<Entry> entries, String base) {
         if (base != null && !base.isNull() && !base.isTextual()) {
             throw new IllegalArgumentException("a plan's \"base\" must be a fingerprint text, got " + base);
         }
+        Recovered recovered = null;
+        JsonNode r = root.get("recovered");
+        if (r != null && !r.isNull()) {
+            JsonNode w = r.get("weights");
+            if (!r.isObject() || w == null || !w.isTextual() || w.asText().isEmpty()) {
+                throw new IllegalArgumentException("a plan's \"recovered\" needs \"weights\": the path of its candidate file");
+            }
+            Path weights = Path.of(w.asText());
+            if (dir != null && !weights.isAbsolute()) {
+                weights = dir.resolve(weights);
+            }
+            recovered = new Recovered(weights, r.get("training"));
+        }
         return new Plan(root.path("description").asText(""), entries,
-                base == null || base.isNull() ? null : base.asText());
+                base == null || base.isNull() ? null : base.asText(), recovered);
     }
 
     /** Reads a plan file. */
     public static Plan read(Path file) {
         try {
-            return fromJson(Files.readString(file));
+            return fromJson(Files.readString(file), file.toAbsolutePath().getParent());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the plan " + file + ": " + e.getMessage(), e);
         }
@@ -289,7 +358,7 @@ public record Plan(String description, List<Entry> entries, String base) {
     /** Writes the plan to a file (through a temporary file and a rename). */
     public void write(Path file) {
         try {
-            AtomicFiles.writeString(file, toJson());
+            AtomicFiles.writeString(file, toJson(file.toAbsolutePath().getParent()));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the plan " + file + ": " + e.getMessage(), e);
         }

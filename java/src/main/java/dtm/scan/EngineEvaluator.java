@@ -151,7 +151,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
      */
     @Override
     public List<CellMeasurement> measureAll(Plan currentPlan, List<Probe> probes) {
-        if (runsInThisProcess() || currentPlan.needsCalibration()) {
+        if (runsInThisProcess() || currentPlan.needsCalibration() || currentPlan.recovered() != null) {
             return CellEvaluator.super.measureAll(currentPlan, probes);
         }
         String planKey = keyOf(currentPlan);
@@ -194,7 +194,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
      */
     @Override
     public List<PlanOutcome> evaluateAll(List<String> names, List<Plan> plans) {
-        if (runsInThisProcess() || plans.stream().anyMatch(Plan::needsCalibration)) {
+        if (runsInThisProcess() || plans.stream().anyMatch(p -> p.needsCalibration() || p.recovered() != null)) {
             return PlanEvaluator.super.evaluateAll(names, plans);
         }
         if (names.size() != plans.size()) {
@@ -285,7 +285,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
      */
     private CellMeasurement known(String key, Plan currentPlan, String component, double totalSparsity) {
         CellMeasurement m = measured.get(key);
-        if (m == null && scan != null && currentPlan.entries().isEmpty()) {
+        if (m == null && scan != null && currentPlan.entries().isEmpty() && currentPlan.recovered() == null) {
             ScanCell cell = scanCell(component, totalSparsity);
             if (cell != null) {
                 m = measurementOf(cell);
@@ -303,7 +303,7 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         dropCurrent();
         current = plan.apply(base, calibration, threads());
         currentKey = key;
-        if (plan.entries().isEmpty()) {
+        if (plan.entries().isEmpty() && plan.recovered() == null) {
             currentReference = reference;
         } else {
             // The model a pruning step starts from is measured against its own continuations
@@ -368,9 +368,15 @@ public final class EngineEvaluator implements CellEvaluator, PlanEvaluator, Auto
         return run.session().threads();
     }
 
-    /** What a plan does, without its description and evidence: equal keys make the same candidate. */
+    /**
+     * What a plan does, without its description and evidence: equal keys make the same candidate.
+     * Trained weights are named by their file (each recovery step writes a file of its own).
+     */
     private static String keyOf(Plan plan) {
         StringBuilder b = new StringBuilder();
+        if (plan.recovered() != null) {
+            b.append("weights ").append(plan.recovered().weights().toAbsolutePath()).append('\n');
+        }
         for (Plan.Entry e : plan.entries()) {
             b.append(e.match()).append('=').append(e.compressions()).append('\n');
         }

@@ -35,14 +35,22 @@ public final class PlanStudy {
      * @param text    ground truth text for each plan's text perplexity (llama.cpp convention,
      *                windows of the model's context); null = not measured
      * @param textWindows how many windows of {@code text} to score, from its start; 0 = all
+     * @param recovery    recovery training after every pruning step of every pruning plan
+     *                    ({@link TrainedSteps}); null = none
      */
     public record Options(Scan.Options scan, PruningSearch.Schedule pruning, Int8Search.Options int8, long seed,
-                          String text, int textWindows) {
+                          String text, int textWindows, StepRecovery recovery) {
         public Options {
             Objects.requireNonNull(scan, "scan");
             if (textWindows < 0) {
                 throw new IllegalArgumentException("text windows must be >= 0 (0 = all), got " + textWindows);
             }
+        }
+
+        /** Without recovery training. */
+        public Options(Scan.Options scan, PruningSearch.Schedule pruning, Int8Search.Options int8, long seed,
+                       String text, int textWindows) {
+            this(scan, pruning, int8, seed, text, textWindows, null);
         }
     }
 
@@ -92,7 +100,8 @@ public final class PlanStudy {
                 options.scan().cacheLayerInputs(), options.scan().run(), options.scan().runner())) {
             Counted counted = new Counted(engine, progress, estimate(components.size(), options));
             PruningSearch.Comparison pruning = options.pruning() == null ? null
-                    : PruningSearch.compare(components, options.pruning(), scan.n(), counted, counted);
+                    : PruningSearch.compare(components, options.pruning(), scan.n(), counted, counted,
+                            options.recovery());
             Int8Search.Comparison int8 = options.int8() == null ? null
                     : Int8Search.compare(scan, options.int8(), options.seed(), counted);
             counted.finish();

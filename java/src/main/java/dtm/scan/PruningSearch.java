@@ -25,7 +25,13 @@ import java.util.Objects;
  * {@link SparsityAllocation#compute} and appends to each
  * component that got more sparsity a magnitude pruning to its new total. Algorithm 1 hits each
  * step's target exactly, so after the steps the parameter-weighted mean sparsity is the sum of
- * the step targets. Recovery training between steps is not done here.
+ * the step targets.
+ *
+ * <p>With a {@link StepRecovery}, each step's pruned model is trained before the next step
+ * (DESIGN.md §3): the next step measures the trained model (against its own reference) and the
+ * finished plan carries the last step's trained weights ({@link Plan.Recovered}). The uniform
+ * baseline then takes the same steps (every component pruned to the step's cumulative sparsity,
+ * then trained), so that every plan gets the same training budget.
  */
 public final class PruningSearch {
     /**
@@ -116,6 +122,17 @@ public final class PruningSearch {
      */
     public static PruningResult run(List<PlanComponent> components, Schedule schedule, int n, PruningDriver driver,
                                     CellEvaluator cells) {
+        return run(components, schedule, n, driver, cells, null);
+    }
+
+    /**
+     * {@link #run(List, Schedule, int, PruningDriver, CellEvaluator)} with recovery training after
+     * every step.
+     *
+     * @param recovery trains each step's pruned model; null = no training
+     */
+    public static PruningResult run(List<PlanComponent> components, Schedule schedule, int n, PruningDriver driver,
+                                    CellEvaluator cells, StepRecovery recovery) {
         Objects.requireNonNull(components, "components");
         Objects.requireNonNull(schedule, "schedule");
         Objects.requireNonNull(driver, "driver");
@@ -132,8 +149,10 @@ public final class PruningSearch {
             sparsity.put(c.name(), 0.0);
         }
         List<PruningStep> steps = new ArrayList<>();
+        Plan.Recovered trained = null;
         for (double t : schedule.steps()) {
-            Plan current = planOf(components, chains, Map.of(), "step " + (steps.size() + 1) + " start");
+            Plan current = planOf(components, chains, Map.of(), "step " + (steps.size() + 1) + " start")
+                    .withRecovered(trained);
             double currentPerplexity = driver == PruningDriver.PERPLEXITY ? cells.measure(current).perplexity()
                     : Double.NaN;
             Map<String, CellMeasurement> atHalf = new HashMap<>();
@@ -186,6 +205,11 @@ public final class PruningSearch {
                 }
             }
             steps.add(new PruningStep(steps.size() + 1, allocation, atHalf, atThreeHalves, currentPerplexity));
+            if (recovery != null) {
+                Plan pruned = planOf(components, chains, Map.of(), driver.label() + " step " + steps.size())
+                        .withRecovered(trained);
+                trained = recovery.recover(pruned, driver.label(), steps.size()).recovered();
+            }
         }
         Map<String, ObjectNode> evidence = new HashMap<>();
         for (PlanComponent c : components) {
@@ -193,8 +217,11 @@ public final class PruningSearch {
         }
         String description = driver.label() + " pruning (Algorithm 1) to parameter-weighted mean sparsity "
                 + schedule.targetSparsity() + " in " + schedule.steps().size() + " step(s)";
+        if (recovery != null) {
+            description += ", with recovery training after every step";
+        }
         return new PruningResult(driver, schedule.targetSparsity(), steps,
-                planOf(components, chains, evidence, description));
+                planOf(components, chains, evidence, description).withRecovered(trained));
     }
 
     /**
@@ -215,15 +242,57 @@ public final class PruningSearch {
     }
 
     /**
+     * The uniform baseline with recovery training: the schedule's steps, each pruning every
+     * component by magnitude to the step's cumulative sparsity and training the result, as the
+     * guided searches do; the plan carries the last step's trained weights.
+     */
+    public static Plan uniform(List<PlanComponent> components, Schedule schedule, StepRecovery recovery) {
+        Objects.requireNonNull(components, "components");
+        Objects.requireNonNull(schedule, "schedule");
+        Objects.requireNonNull(recovery, "recovery");
+        List<Compression> chain = new ArrayList<>();
+        Plan.Recovered trained = null;
+        double total = 0;
+        Plan plan = null;
+        for (int k = 0; k < schedule.steps().size(); k++) {
+            total = k == schedule.steps().size() - 1 ? schedule.targetSparsity() : total + schedule.steps().get(k);
+            chain.add(Compression.magnitude(total));
+            List<Plan.Entry> entries = new ArrayList<>();
+            for (PlanComponent component : components) {
+                ObjectNode e = JsonNodeFactory.instance.objectNode();
+                e.put("rule", UNIFORM);
+                e.put("sparsity", total);
+                e.put("steps", k + 1);
+                entries.add(new Plan.Entry(component.name(), chain, e));
+            }
+            plan = new Plan(UNIFORM + " pruning of every component to sparsity " + schedule.targetSparsity() + " in "
+                    + schedule.steps().size() + " step(s), with recovery training after every step", entries)
+                    .withRecovered(trained);
+            trained = recovery.recover(plan, UNIFORM, k + 1).recovered();
+        }
+        return plan.withRecovered(trained);
+    }
+
+    /**
      * The FDT-guided plan and its two baselines, each evaluated by {@code plans} under the names
      * {@link PruningDriver#label()} and {@link #UNIFORM}.
      */
     public static Comparison compare(List<PlanComponent> components, Schedule schedule, int n, CellEvaluator cells,
                                      PlanEvaluator plans) {
+        return compare(components, schedule, n, cells, plans, null);
+    }
+
+    /**
+     * {@link #compare(List, Schedule, int, CellEvaluator, PlanEvaluator)} with recovery training
+     * after every step of every plan (null = none): each gets the same training budget.
+     */
+    public static Comparison compare(List<PlanComponent> components, Schedule schedule, int n, CellEvaluator cells,
+                                     PlanEvaluator plans, StepRecovery recovery) {
         Objects.requireNonNull(plans, "plans");
-        PruningResult fdt = run(components, schedule, n, PruningDriver.FDT, cells);
-        Plan uniform = uniform(components, schedule.targetSparsity());
-        PruningResult perplexity = run(components, schedule, n, PruningDriver.PERPLEXITY, cells);
+        PruningResult fdt = run(components, schedule, n, PruningDriver.FDT, cells, recovery);
+        Plan uniform = recovery == null ? uniform(components, schedule.targetSparsity())
+                : uniform(components, schedule, recovery);
+        PruningResult perplexity = run(components, schedule, n, PruningDriver.PERPLEXITY, cells, recovery);
         List<PlanOutcome> outcomes = plans.evaluateAll(List.of(PruningDriver.FDT.label(), UNIFORM,
                 PruningDriver.PERPLEXITY.label()), List.of(fdt.plan(), uniform, perplexity.plan()));
         return new Comparison(fdt, uniform, perplexity, outcomes);
