@@ -138,6 +138,9 @@ final class PlanCommand extends StudyCommand {
     /** The text file the text perplexity is measured on, once read. */
     private Path textFile;
 
+    /** What the report says of the recovery training; null without it. */
+    private String recoveryNote;
+
     @Override
     PruningSearch.Schedule pruning() {
         if (noPruning) {
@@ -182,6 +185,10 @@ final class PlanCommand extends StudyCommand {
         for (int c : new Plan("", scanned).resolve(base).keySet()) {
             trainable.add(c);
         }
+        recoveryNote = String.format(Locale.ROOT, "%d tokens per step for every pruning plan, %d training prompts "
+                + "(seed %d) disjoint from the evaluation prompts, AdamW lr %s, batches of %d, LibTorch threads %s; "
+                + "trained weights in %s", recoverTokens, recoverPrompts, recoverSeed, recoverLr, recoverBatch,
+                recoverThreads == 0 ? "all" : recoverThreads, scanOptions.out.resolve("recovery"));
         return new TrainedSteps(base, trainer, data, options, trainable, scanOptions.out.resolve("recovery"),
                 run.session().threads(), progress);
     }
@@ -219,6 +226,9 @@ final class PlanCommand extends StudyCommand {
 
     @Override
     void addMetadata(Map<String, String> metadata) {
+        if (recoveryNote != null) {
+            metadata.put("recovery training", recoveryNote);
+        }
         if (textFile != null) {
             metadata.put("text perplexity", textFile + ", " + (pplWindows == 0 ? "every window"
                     : "the first " + pplWindows + " windows") + " of the model's context (llama.cpp's convention)");

@@ -112,8 +112,9 @@ public record TrainingSet(String description, List<String> promptHashes, List<in
             sequences.add(seq);
             hashes.add(hash(prompt));
         }
-        String description = count + " prompts of " + pool.settings().describe() + " that are not evaluation "
-                + "prompts, each continued greedily by the base for " + n + " tokens";
+        String description = count + " prompts of " + (length - 1) + " tokens + BOS cut from " + pool.settings().name()
+                + " (chosen with seed " + pool.settings().seed() + "), none of them an evaluation prompt, each "
+                + "continued greedily by the base for " + n + " tokens";
         TrainingSet set = new TrainingSet(description, hashes, sequences);
         set.requireDisjoint(evaluation);
         return set;

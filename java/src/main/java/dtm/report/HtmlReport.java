@@ -157,6 +157,9 @@ public final class HtmlReport {
         }
         h.append("</section>\n");
 
+        if (input.outcomes().stream().anyMatch(o -> o.plan().recovered() != null)) {
+            recovery(h, input);
+        }
         if (input.pruning() != null) {
             h.append("<section id=\"allocation\">\n<h2>What each pruning plan does per component</h2>\n<p class="
                     + "\"note\">The sparsity each plan gives each matrix (percent of its weights set to zero), on the "
@@ -243,6 +246,47 @@ public final class HtmlReport {
                     .append(format("%.1f %%", 100 * o.headline().decoderInt8Share())).append("</td></tr>\n");
         }
         h.append("</table>\n");
+    }
+
+    /**
+     * The recovery training of every plan that has it (the record its plan file carries): per
+     * step the tokens, the time, the training throughput and the KL loss of the first and last batch.
+     */
+    private static void recovery(StringBuilder h, ReportInput input) {
+        h.append("<section id=\"recovery\">\n<h2>Recovery training between pruning steps</h2>\n");
+        String prompts = null;
+        StringBuilder rows = new StringBuilder();
+        for (PlanOutcome o : input.outcomes()) {
+            if (o.plan().recovered() == null || o.plan().recovered().training() == null) {
+                continue;
+            }
+            com.fasterxml.jackson.databind.JsonNode t = o.plan().recovered().training();
+            if (prompts == null) {
+                prompts = t.path("objective").asText("") + ", " + t.path("tokensPerStep").asLong() + " tokens per step, "
+                        + "AdamW (peak learning rate " + t.path("optimizer").path("learningRate").asDouble() + ", "
+                        + t.path("optimizer").path("schedule").asText("") + ", batches of "
+                        + t.path("optimizer").path("batchSequences").asInt() + " sequences, seed "
+                        + t.path("optimizer").path("seed").asLong() + "), on "
+                        + t.path("trainingPrompts").path("description").asText("") + ".";
+            }
+            for (com.fasterxml.jackson.databind.JsonNode step : t.path("steps")) {
+                rows.append("<tr><td class=\"text\">").append(escape(o.name())).append("</td><td>")
+                        .append(step.path("step").asInt()).append("</td><td>")
+                        .append(format("%,d", step.path("tokens").asLong())).append("</td><td>")
+                        .append(step.path("optimizerSteps").asInt()).append("</td><td>")
+                        .append(format("%.1f", step.path("seconds").asDouble())).append("</td><td>")
+                        .append(format("%.0f", step.path("tokensPerSecond").asDouble())).append("</td><td>")
+                        .append(format("%.4f", step.path("firstLoss").asDouble())).append("</td><td>")
+                        .append(format("%.4f", step.path("lastLoss").asDouble())).append("</td></tr>\n");
+            }
+        }
+        h.append("<p class=\"note\">Each pruning step's model was trained before the next step measured it, every "
+                + "plan with the same budget: ").append(escape(prompts == null ? "" : prompts))
+                .append(" Pruned weights stay exactly zero. KL: nats per token position, of the step's first and "
+                        + "last batch.</p>\n");
+        h.append("<table>\n<tr><th class=\"text\">plan</th><th>step</th><th>tokens</th><th>optimizer steps</th>"
+                + "<th>seconds</th><th>tokens/s</th><th>KL first</th><th>KL last</th></tr>\n");
+        h.append(rows).append("</table>\n</section>\n");
     }
 
     /**
