@@ -175,6 +175,49 @@ class PruningSearchTest {
         assertTrue(guided > c.outcomes().get(2).fdt75(), c.outcomes().toString());
     }
 
+    /** Records every call and names each result's weights after the plan and step. */
+    private static final class FakeRecovery implements StepRecovery {
+        final java.util.List<String> calls = new java.util.ArrayList<>();
+        final java.util.List<Plan> pruned = new java.util.ArrayList<>();
+
+        @Override
+        public Plan recover(Plan plan, String planName, int step) {
+            calls.add(planName + " " + step);
+            pruned.add(plan);
+            return plan.withRecovered(new Plan.Recovered(java.nio.file.Path.of(planName + "-" + step), null));
+        }
+    }
+
+    @Test
+    void withRecoveryEveryPlanIsTrainedAfterEveryStepAndTheNextStepMeasuresTheTrainedModel() {
+        FakeModel model = model();
+        FakeRecovery recovery = new FakeRecovery();
+        PruningSearch.Comparison c = PruningSearch.compare(COMPONENTS, PruningSearch.Schedule.equalSteps(0.6, 3), N,
+                model, model, recovery);
+        // The same budget for all three plans: a training after each of their three steps.
+        assertEquals(List.of("FDT-guided 1", "FDT-guided 2", "FDT-guided 3", "uniform magnitude 1",
+                "uniform magnitude 2", "uniform magnitude 3", "perplexity-guided 1", "perplexity-guided 2",
+                "perplexity-guided 3"), recovery.calls);
+        // Each plan ends with its last step's trained weights.
+        assertEquals(java.nio.file.Path.of("FDT-guided-3"), c.fdtGuided().plan().recovered().weights());
+        assertEquals(java.nio.file.Path.of("uniform magnitude-3"), c.uniform().recovered().weights());
+        assertEquals(java.nio.file.Path.of("perplexity-guided-3"), c.perplexityGuided().plan().recovered().weights());
+        // Step k's pruned model is step k-1's trained one with the prunings so far.
+        assertEquals(null, recovery.pruned.get(0).recovered());
+        assertEquals(java.nio.file.Path.of("FDT-guided-1"), recovery.pruned.get(1).recovered().weights());
+        assertEquals(java.nio.file.Path.of("uniform magnitude-2"), recovery.pruned.get(5).recovered().weights());
+        // The FDT-guided search's step-2 measurements start from step 1's trained model.
+        for (FakeModel.Request q : model.requests.subList(6, 12)) {
+            assertEquals(java.nio.file.Path.of("FDT-guided-1"), q.plan().recovered().weights(), q.toString());
+        }
+        // The uniform baseline prunes every component to the cumulative sparsity of each step.
+        for (int k = 0; k < 3; k++) {
+            assertEquals(0.2 * (k + 1), weightedSparsity(recovery.pruned.get(3 + k)), 1e-12);
+        }
+        assertEquals(0.6, weightedSparsity(c.uniform()), 1e-12);
+        assertEquals(0.6, weightedSparsity(c.fdtGuided().plan()), 1e-12);
+    }
+
     @Test
     void scheduleStepsMustAddUpToTheTarget() {
         PruningSearch.Schedule s = PruningSearch.Schedule.equalSteps(0.7, 3);

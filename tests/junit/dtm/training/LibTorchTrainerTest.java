@@ -130,6 +130,47 @@ class LibTorchTrainerTest {
     }
 
     @Test
+    void aTrainedStepWritesWeightsThatItsPlanFileReproduces(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.util.List<Integer> trainable = new ArrayList<>();
+        for (int c : base.findComponents("model.layers.5.*")) {
+            trainable.add(c);
+        }
+        dtm.scan.TrainedSteps steps = new dtm.scan.TrainedSteps(base, RecoveryTrainer.find(), data, options(1500),
+                trainable, dir.resolve("recovery"), 2, (t, d, n) -> { });
+        dtm.compress.Plan pruned = new dtm.compress.Plan("step 1", List.of(
+                new dtm.compress.Plan.Entry("model.layers.5.*", Compression.magnitude(0.6))));
+        dtm.compress.Plan trained = steps.recover(pruned, "FDT-guided", 1);
+        assertEquals(dir.resolve("recovery/fdt-guided-step1.safetensors"), trained.recovered().weights());
+        assertEquals(1, trained.recovered().training().path("steps").size());
+        assertEquals(12, trained.recovered().training().path("trainingPrompts").path("hashes").size());
+        java.nio.file.Path file = dir.resolve("plan.json");
+        trained.write(file);
+        // Step 2 replaces step 1's file.
+        dtm.compress.Plan second = steps.recover(trained, "FDT-guided", 2);
+        assertTrue(java.nio.file.Files.exists(second.recovered().weights()));
+        assertTrue(!java.nio.file.Files.exists(trained.recovered().weights()), "step 1's weights were kept");
+        second.write(file);
+        try (Model again = dtm.compress.Plan.read(file).apply(base, null, 2);
+             Model direct = second.apply(base, null, 2);
+             Model prunedModel = pruned.apply(base, null, 2)) {
+            for (int c : trainable) {
+                float[] w = again.componentWeights(c);
+                assertArrayEquals(direct.componentWeights(c), w);
+                float[] before = prunedModel.componentWeights(c);
+                int zeros = 0;
+                for (int i = 0; i < w.length; i++) {
+                    if (before[i] == 0f) {
+                        assertEquals(0f, w[i]);
+                    }
+                    zeros += w[i] == 0f ? 1 : 0;
+                }
+                assertEquals(Math.round(0.6 * w.length), zeros, "the plan's entries changed the trained weights");
+            }
+        }
+        assertEquals(2, steps.runs().get("FDT-guided").size());
+    }
+
+    @Test
     void trainingPromptsAreDisjointFromEvaluationPromptsAndAnOverlapIsRefused() {
         assertEquals(12, data.promptHashes().size());
         data.requireDisjoint(evaluation);
