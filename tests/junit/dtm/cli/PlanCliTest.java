@@ -100,6 +100,38 @@ class PlanCliTest {
     }
 
     @Test
+    void withRecoveryEveryPlanIsTrainedAndItsPlanFileUnderARelativeOutReproducesIt() throws IOException {
+        // --out as a user types it: relative to the working directory.
+        Path out = Path.of("").toAbsolutePath().relativize(tmp.resolve("trained"));
+        assertEquals(0, run("plan", "--out", out.toString(), "--sparsity", "0.4", "--steps", "2", "--no-int8",
+                "--recover-tokens", "300", "--recover-prompts", "4", "--ppl-windows", "1"), console.err());
+        // The same budget for every plan: two trained steps each.
+        for (String name : List.of("fdt-guided", "uniform", "perplexity-guided")) {
+            Plan p = Plan.read(out.resolve("plan-" + name + "-pruning.json"));
+            assertEquals(2, p.recovered().training().path("steps").size(), name);
+            assertTrue(Files.isRegularFile(p.recovered().weights()), name);
+        }
+        JsonNode scan = new ObjectMapper().readTree(out.resolve("scan.json").toFile());
+        JsonNode fdtGuided = scan.get("plans").get(0);
+        Path planFile = out.resolve("plan-fdt-guided-pruning.json");
+        Plan plan = Plan.read(planFile);
+        assertEquals(tmp.resolve("trained/recovery/fdt-guided-step2.safetensors"), plan.recovered().weights());
+        assertTrue(Files.isRegularFile(plan.recovered().weights()));
+        assertFalse(Files.exists(tmp.resolve("trained/recovery/fdt-guided-step1.safetensors")),
+                "step 1's weights are replaced by step 2's");
+        assertEquals(2, plan.recovered().training().path("steps").size());
+        assertTrue(Files.readString(out.resolve("report.html")).contains("id=\"recovery\""));
+        // dtm eval --plan loads the trained weights and reproduces the report's FDT.
+        console.reset();
+        assertEquals(0, Main.run("eval", "--plan", planFile.toString(), "--count", "6", "--prompt-tokens", "16",
+                "-n", "16", "--threads", "2", "--q", "75", "--json"), console.err());
+        JsonNode eval = new ObjectMapper().readTree(console.out());
+        assertEquals(fdtGuided.get("fdt75").asInt(), eval.at("/fdtQ/0/value").asInt(), eval.toString());
+        assertEquals(fdtGuided.get("fdtMean").asDouble(), eval.at("/aggregates/fdt/mean").asDouble(), 1e-9,
+                eval.toString());
+    }
+
+    @Test
     void badPlanOptionsAreClearErrors() {
         assertEquals(Main.EXIT_ERROR, run("plan", "--out", tmp.resolve("x").toString(), "--sparsity", "1.5"));
         assertTrue(console.err().contains("--sparsity must be in (0, 1]"), console.err());

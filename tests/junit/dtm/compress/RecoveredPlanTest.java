@@ -36,6 +36,7 @@ class RecoveredPlanTest {
         plan.write(file);
         String json = Files.readString(file);
         assertTrue(json.contains("\"weights\" : \"recovery/fdt-guided-step2.safetensors\""), json);
+        assertTrue(json.contains("\"schema\" : \"dtm.plan/2\""), json);
         Plan back = Plan.read(file);
         assertEquals(weights, back.recovered().weights());
         assertEquals(4096, back.recovered().training().path("tokensPerStep").asInt());
@@ -53,11 +54,28 @@ class RecoveredPlanTest {
     }
 
     @Test
-    void aRecoveredRecordWithoutWeightsIsRefused() {
-        String json = "{\"schema\": \"dtm.plan/1\", \"components\": [], \"recovered\": {\"training\": {}}}";
+    void aPlanWrittenWithARelativePathReadsBack() throws IOException {
+        Path out = Path.of("").toAbsolutePath().relativize(dir.resolve("out"));  // as --out dtm-report gives it
+        Plan plan = new Plan("trained", List.of()).withRecovered(
+                new Plan.Recovered(out.resolve("recovery/x.safetensors"), null));
+        Path file = out.resolve("plan.json");
+        Files.createDirectories(out);
+        plan.write(file);
+        assertTrue(Files.readString(file).contains("\"weights\" : \"recovery/x.safetensors\""), Files.readString(file));
+        assertEquals(dir.resolve("out/recovery/x.safetensors"), Plan.read(file).recovered().weights());
+    }
+
+    @Test
+    void aRecoveredRecordWithoutWeightsOrUnderTheOldSchemaIsRefused() {
+        String json = "{\"schema\": \"dtm.plan/2\", \"components\": [], \"recovered\": {\"training\": {}}}";
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Plan.fromJson(json));
         assertTrue(e.getMessage().contains("weights"), e.getMessage());
         assertThrows(IllegalArgumentException.class,
-                () -> Plan.fromJson("{\"schema\": \"dtm.plan/1\", \"components\": [], \"recovered\": 3}"));
+                () -> Plan.fromJson("{\"schema\": \"dtm.plan/2\", \"components\": [], \"recovered\": 3}"));
+        // Trained weights need schema 2 (an older reader would miss them), and schema 2 needs them.
+        assertThrows(IllegalArgumentException.class, () -> Plan.fromJson(
+                "{\"schema\": \"dtm.plan/1\", \"components\": [], \"recovered\": {\"weights\": \"w\"}}"));
+        assertThrows(IllegalArgumentException.class,
+                () -> Plan.fromJson("{\"schema\": \"dtm.plan/2\", \"components\": []}"));
     }
 }

@@ -175,6 +175,11 @@ class PruningSearchTest {
         assertTrue(guided > c.outcomes().get(2).fdt75(), c.outcomes().toString());
     }
 
+    /** The weights file FakeRecovery names (Plan.Recovered keeps it absolute). */
+    private static java.nio.file.Path weights(String name) {
+        return java.nio.file.Path.of(name).toAbsolutePath();
+    }
+
     /** Records every call and names each result's weights after the plan and step. */
     private static final class FakeRecovery implements StepRecovery {
         final java.util.List<String> calls = new java.util.ArrayList<>();
@@ -199,16 +204,16 @@ class PruningSearchTest {
                 "uniform magnitude 2", "uniform magnitude 3", "perplexity-guided 1", "perplexity-guided 2",
                 "perplexity-guided 3"), recovery.calls);
         // Each plan ends with its last step's trained weights.
-        assertEquals(java.nio.file.Path.of("FDT-guided-3"), c.fdtGuided().plan().recovered().weights());
-        assertEquals(java.nio.file.Path.of("uniform magnitude-3"), c.uniform().recovered().weights());
-        assertEquals(java.nio.file.Path.of("perplexity-guided-3"), c.perplexityGuided().plan().recovered().weights());
+        assertEquals(weights("FDT-guided-3"), c.fdtGuided().plan().recovered().weights());
+        assertEquals(weights("uniform magnitude-3"), c.uniform().recovered().weights());
+        assertEquals(weights("perplexity-guided-3"), c.perplexityGuided().plan().recovered().weights());
         // Step k's pruned model is step k-1's trained one with the prunings so far.
         assertEquals(null, recovery.pruned.get(0).recovered());
-        assertEquals(java.nio.file.Path.of("FDT-guided-1"), recovery.pruned.get(1).recovered().weights());
-        assertEquals(java.nio.file.Path.of("uniform magnitude-2"), recovery.pruned.get(5).recovered().weights());
+        assertEquals(weights("FDT-guided-1"), recovery.pruned.get(1).recovered().weights());
+        assertEquals(weights("uniform magnitude-2"), recovery.pruned.get(5).recovered().weights());
         // The FDT-guided search's step-2 measurements start from step 1's trained model.
         for (FakeModel.Request q : model.requests.subList(6, 12)) {
-            assertEquals(java.nio.file.Path.of("FDT-guided-1"), q.plan().recovered().weights(), q.toString());
+            assertEquals(weights("FDT-guided-1"), q.plan().recovered().weights(), q.toString());
         }
         // The uniform baseline prunes every component to the cumulative sparsity of each step.
         for (int k = 0; k < 3; k++) {

@@ -116,7 +116,8 @@ class LibTorchTrainerTest {
                 float[] after = a.model().componentWeights(c);
                 for (int i = 0; i < before.length; i++) {
                     if (before[i] == 0f) {
-                        assertEquals(0f, after[i], "pruned weight " + i + " of component " + c + " came back");
+                        assertEquals(0, Float.floatToRawIntBits(after[i]),
+                                "pruned weight " + i + " of component " + c + " is not +0.0");
                     }
                     changed |= before[i] != after[i];
                 }
@@ -150,21 +151,24 @@ class LibTorchTrainerTest {
         assertTrue(java.nio.file.Files.exists(second.recovered().weights()));
         assertTrue(!java.nio.file.Files.exists(trained.recovered().weights()), "step 1's weights were kept");
         second.write(file);
+        // What the plan file gives is what training wrote: every trained matrix, bit for bit,
+        // different from the pruned one where it was not pruned, and zero (+0.0) where it was.
         try (Model again = dtm.compress.Plan.read(file).apply(base, null, 2);
-             Model direct = second.apply(base, null, 2);
+             Model trainedDirect = base.loadCandidate(second.recovered().weights());
              Model prunedModel = pruned.apply(base, null, 2)) {
             for (int c : trainable) {
                 float[] w = again.componentWeights(c);
-                assertArrayEquals(direct.componentWeights(c), w);
+                assertArrayEquals(trainedDirect.componentWeights(c), w);
                 float[] before = prunedModel.componentWeights(c);
-                int zeros = 0;
+                int moved = 0;
                 for (int i = 0; i < w.length; i++) {
                     if (before[i] == 0f) {
-                        assertEquals(0f, w[i]);
+                        assertEquals(0, Float.floatToRawIntBits(w[i]), "weight " + i + " is not +0.0");
+                    } else if (w[i] != before[i]) {
+                        moved++;
                     }
-                    zeros += w[i] == 0f ? 1 : 0;
                 }
-                assertEquals(Math.round(0.6 * w.length), zeros, "the plan's entries changed the trained weights");
+                assertTrue(moved > w.length / 4, "training moved only " + moved + " weights of component " + c);
             }
         }
         assertEquals(2, steps.runs().get("FDT-guided").size());

@@ -172,10 +172,19 @@ final class PlanCommand extends StudyCommand {
         RecoveryTrainer trainer = RecoveryTrainer.find();  // before any work: a missing module fails now
         PromptSet evaluation = reference.prompts();
         int promptTokens = evaluation.prompt(0).length - 1;
+        // The ground-truth text the text perplexity scores: no training prompt may come from it.
+        int[] heldOut = null;
+        if (!noTextPerplexity) {
+            int[] text = base.tokenizer().encode(Files.readString(PerplexityCommand.textOrDefault(pplText)), true);
+            int scored = pplWindows == 0 ? text.length
+                    : (int) Math.min(text.length, (long) pplWindows * base.config().maxSeqLen());
+            heldOut = java.util.Arrays.copyOf(text, scored);
+        }
         // Drawn like the evaluation prompts with another seed; enough that, with every evaluation
-        // prompt left out, recoverPrompts remain (TrainingSet.of keeps the first that are not).
-        PromptSet pool = promptOptions.chunks(base, promptTokens, recoverPrompts + evaluation.size(), recoverSeed);
-        TrainingSet data = TrainingSet.of(base, pool, evaluation, recoverPrompts,
+        // prompt and every chunk of the held-out text left out, recoverPrompts remain.
+        int pool = recoverPrompts + evaluation.size() + (heldOut == null ? 0 : heldOut.length / promptTokens + 1);
+        PromptSet candidates = promptOptions.chunks(base, promptTokens, pool, recoverSeed);
+        TrainingSet data = TrainingSet.of(base, candidates, evaluation, heldOut, recoverPrompts,
                 reference.settings().options().n(), run);
         List<Integer> trainable = new ArrayList<>();
         List<Plan.Entry> scanned = new ArrayList<>();
@@ -183,6 +192,10 @@ final class PlanCommand extends StudyCommand {
             scanned.add(new Plan.Entry(pattern, Compression.magnitude(0)));
         }
         for (int c : new Plan("", scanned).resolve(base).keySet()) {
+            if (base.components().get(c).kind() == dtm.model.ComponentKind.EMBEDDING) {
+                throw new IllegalArgumentException("--recover-tokens trains the pruned components, and the token "
+                        + "embedding is not one: leave it out of --components");
+            }
             trainable.add(c);
         }
         recoveryNote = String.format(Locale.ROOT, "%d tokens per step for every pruning plan, %d training prompts "

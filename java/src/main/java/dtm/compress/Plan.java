@@ -58,8 +58,13 @@ import java.util.TreeMap;
  * @param recovered   the trained weights the entries apply to, or null for the base's own
  */
 public record Plan(String description, List<Entry> entries, String base, Recovered recovered) {
-    /** The schema name written into and required from plan files. */
+    /** The schema name written into plan files without trained weights, and read. */
     public static final String SCHEMA = "dtm.plan/1";
+    /**
+     * The schema of a plan with {@link Recovered} weights: a reader of {@link #SCHEMA} alone would
+     * apply its entries to the base and miss the training, so such a plan says so; read too.
+     */
+    public static final String SCHEMA_RECOVERED = "dtm.plan/2";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -91,14 +96,15 @@ public record Plan(String description, List<Entry> entries, String base, Recover
      * Trained weights a plan starts from (recovery training, docs/recovery.md).
      *
      * @param weights  the candidate file of the trained matrices ({@link Model#exportCandidate},
-     *                 fingerprinted to the plan's base); a relative path in a plan file is
-     *                 relative to the plan file's directory
+     *                 fingerprinted to the plan's base), kept absolute (a relative path is taken
+     *                 from the working directory; in a plan file it is relative to the file's
+     *                 directory)
      * @param training how they were trained (objective, budget, optimizer, the training prompts
      *                 and their split from the evaluation prompts, per step tokens/s and loss)
      */
     public record Recovered(Path weights, JsonNode training) {
         public Recovered {
-            Objects.requireNonNull(weights, "weights");
+            weights = Objects.requireNonNull(weights, "weights").toAbsolutePath().normalize();
             training = training == null ? null : finite(training.deepCopy());
         }
     }
@@ -239,7 +245,7 @@ public record Plan(String description, List<Entry> entries, String base, Recover
     /** The JSON of a plan file in {@code dir}: the recovered weights' path relative to it where it can be. */
     private String toJson(Path dir) {
         ObjectNode root = JSON.createObjectNode();
-        root.put("schema", SCHEMA);
+        root.put("schema", recovered != null ? SCHEMA_RECOVERED : SCHEMA);
         root.put("description", description);
         if (base != null) {
             root.put("base", base);
@@ -297,8 +303,9 @@ public record Plan(String description, List<Entry> entries, String base, Recover
             throw new IllegalArgumentException("a plan must be a JSON object with \"schema\": \"" + SCHEMA + "\"");
         }
         String schema = root.path("schema").asText("");
-        if (!SCHEMA.equals(schema)) {
-            throw new IllegalArgumentException("not a dtm plan: schema is '" + schema + "', expected '" + SCHEMA + "'");
+        if (!SCHEMA.equals(schema) && !SCHEMA_RECOVERED.equals(schema)) {
+            throw new IllegalArgumentException("not a dtm plan: schema is '" + schema + "', expected '" + SCHEMA
+                    + "' or '" + SCHEMA_RECOVERED + "'");
         }
         JsonNode list = root.path("components");
         if (!list.isArray()) {
@@ -331,6 +338,11 @@ public record Plan(String description, List<Entry> entries, String base, Recover
         }
         Recovered recovered = null;
         JsonNode r = root.get("recovered");
+        if (SCHEMA_RECOVERED.equals(schema) != (r != null && !r.isNull())) {
+            throw new IllegalArgumentException("a plan of schema '" + SCHEMA_RECOVERED + "' names its trained weights "
+                    + "(\"recovered\") and only such a plan has them; this one has schema '" + schema + "'"
+                    + (r != null && !r.isNull() ? " and \"recovered\"" : " and no \"recovered\""));
+        }
         if (r != null && !r.isNull()) {
             JsonNode w = r.get("weights");
             if (!r.isObject() || w == null || !w.isTextual() || w.asText().isEmpty()) {

@@ -11,8 +11,9 @@ package dtm.recovery;
  * @param learningRate    AdamW's peak learning rate (reached after the warm-up)
  * @param warmupShare     share of the optimizer steps spent warming up linearly from 0, in [0, 1)
  * @param weightDecay     AdamW's decoupled weight decay
- * @param seed            orders the training sequences (the only randomness): the same seed
- *                        gives the same weights on the same machine and thread count
+ * @param seed            orders the training sequences (the only randomness; step k of a
+ *                        search uses seed + k − 1, {@link #forStep}): the same seed gives the
+ *                        same weights on the same machine and thread count
  * @param threads         LibTorch's intra-op threads; 0 = all CPUs
  */
 public record RecoveryOptions(long tokensPerStep, int batchSequences, double learningRate, double warmupShare,
@@ -20,7 +21,7 @@ public record RecoveryOptions(long tokensPerStep, int batchSequences, double lea
     /** Sequences per optimizer step unless told otherwise. */
     public static final int DEFAULT_BATCH_SEQUENCES = 8;
     /** The peak learning rate unless told otherwise. */
-    public static final double DEFAULT_LEARNING_RATE = 2e-4;
+    public static final double DEFAULT_LEARNING_RATE = 2e-5;
     /** The warm-up share unless told otherwise. */
     public static final double DEFAULT_WARMUP_SHARE = 0.1;
     /** AdamW's weight decay unless told otherwise (LibTorch's default). */
@@ -66,7 +67,9 @@ public record RecoveryOptions(long tokensPerStep, int batchSequences, double lea
 
     /**
      * The learning rate of optimizer step {@code step} (0-based) of {@code steps}: linear from
-     * lr/w to lr over the first w = ceil(warmupShare · steps) steps, then cosine down to 0 at the end.
+     * lr/w to lr over the first w = ceil(warmupShare · steps) steps, then a cosine from lr towards
+     * 0 over the d = steps − w others: lr · (1 + cos(π · i / d)) / 2 at the i-th of them (i from
+     * 0), so every step learns (the last at lr · (1 − cos(π / d)) / 2 > 0).
      */
     public double learningRateAt(int step, int steps) {
         int warmup = (int) Math.ceil(warmupShare * steps);
@@ -74,7 +77,19 @@ public record RecoveryOptions(long tokensPerStep, int batchSequences, double lea
             return learningRate * (step + 1) / warmup;
         }
         int decay = steps - warmup;
-        double progress = decay <= 1 ? 0 : (double) (step - warmup) / (decay - 1);
-        return learningRate * 0.5 * (1 + Math.cos(Math.PI * progress));
+        return learningRate * 0.5 * (1 + Math.cos(Math.PI * (step - warmup) / decay));
+    }
+
+    /**
+     * These options for pruning step {@code step} (1 for the first): the batch order's seed is
+     * seed + step − 1, so that successive steps train on different sequences of the set while
+     * every plan's k-th step sees the same ones.
+     */
+    public RecoveryOptions forStep(int step) {
+        if (step < 1) {
+            throw new IllegalArgumentException("pruning steps count from 1, got " + step);
+        }
+        return new RecoveryOptions(tokensPerStep, batchSequences, learningRate, warmupShare, weightDecay,
+                seed + step - 1, threads);
     }
 }

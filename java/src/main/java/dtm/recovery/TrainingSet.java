@@ -74,6 +74,17 @@ public record TrainingSet(String description, List<String> promptHashes, List<in
      *                                   the evaluation's, or the prompts differ in length
      */
     public static TrainingSet of(Model base, PromptSet pool, PromptSet evaluation, int count, int n, RunOptions run) {
+        return of(base, pool, evaluation, null, count, n, run);
+    }
+
+    /**
+     * {@link #of(Model, PromptSet, PromptSet, int, int, RunOptions)} that also leaves out every
+     * pool prompt whose text (its tokens after BOS) occurs in {@code heldOut}: the ground-truth
+     * tokens another measurement scores (the text perplexity's windows), so that the trained
+     * model is not scored on text it was trained on. {@code heldOut} may be null.
+     */
+    public static TrainingSet of(Model base, PromptSet pool, PromptSet evaluation, int[] heldOut, int count, int n,
+                                 RunOptions run) {
         Objects.requireNonNull(base, "base");
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(evaluation, "evaluation");
@@ -82,15 +93,22 @@ public record TrainingSet(String description, List<String> promptHashes, List<in
         }
         Set<String> evaluated = hashesOf(evaluation);
         List<int[]> kept = new ArrayList<>();
+        int inHeldOut = 0;
         for (int[] p : pool.prompts()) {
-            if (!evaluated.contains(hash(p)) && kept.size() < count) {
-                kept.add(p);
+            if (kept.size() == count || evaluated.contains(hash(p))) {
+                continue;
             }
+            if (heldOut != null && occursIn(p, heldOut)) {
+                inHeldOut++;
+                continue;
+            }
+            kept.add(p);
         }
         if (kept.size() < count) {
             throw new InvalidPromptSetException("only " + kept.size() + " of " + pool.size() + " training prompts ("
-                    + pool.settings().describe() + ") are not evaluation prompts, " + count + " are needed: ask for "
-                    + "fewer training prompts or draw them from another text");
+                    + pool.settings().describe() + ") are neither evaluation prompts nor in the held-out text ("
+                    + inHeldOut + " were), " + count + " are needed: ask for fewer training prompts or draw them "
+                    + "from another text");
         }
         int length = kept.get(0).length;
         for (int[] p : kept) {
@@ -113,7 +131,8 @@ public record TrainingSet(String description, List<String> promptHashes, List<in
             hashes.add(hash(prompt));
         }
         String description = count + " prompts of " + (length - 1) + " tokens + BOS cut from " + pool.settings().name()
-                + " (chosen with seed " + pool.settings().seed() + "), none of them an evaluation prompt, each "
+                + " (chosen with seed " + pool.settings().seed() + "), none of them an evaluation prompt"
+                + (heldOut != null ? " or in the text the text perplexity scores" : "") + ", each "
                 + "continued greedily by the base for " + n + " tokens";
         TrainingSet set = new TrainingSet(description, hashes, sequences);
         set.requireDisjoint(evaluation);
@@ -169,6 +188,24 @@ public record TrainingSet(String description, List<String> promptHashes, List<in
         o.put("sequenceLength", sequenceLength());
         promptHashes.forEach(o.putArray("hashes")::add);
         return o;
+    }
+
+    /** Whether the prompt's tokens after BOS occur contiguously in {@code text}. */
+    private static boolean occursIn(int[] prompt, int[] text) {
+        int m = prompt.length - 1;
+        if (m <= 0 || m > text.length) {
+            return false;
+        }
+        outer:
+        for (int at = 0; at + m <= text.length; at++) {
+            for (int i = 0; i < m; i++) {
+                if (text[at + i] != prompt[i + 1]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     private static Set<String> hashesOf(PromptSet prompts) {

@@ -274,10 +274,10 @@ public final class HtmlReport {
                         .append(step.path("step").asInt()).append("</td><td>")
                         .append(format("%,d", step.path("tokens").asLong())).append("</td><td>")
                         .append(step.path("optimizerSteps").asInt()).append("</td><td>")
-                        .append(format("%.1f", step.path("seconds").asDouble())).append("</td><td>")
-                        .append(format("%.0f", step.path("tokensPerSecond").asDouble())).append("</td><td>")
-                        .append(format("%.4f", step.path("firstLoss").asDouble())).append("</td><td>")
-                        .append(format("%.4f", step.path("lastLoss").asDouble())).append("</td></tr>\n");
+                        .append(optional("%.1f", numberOf(step.path("seconds")))).append("</td><td>")
+                        .append(optional("%.0f", numberOf(step.path("tokensPerSecond")))).append("</td><td>")
+                        .append(optional("%.4f", numberOf(step.path("firstLoss")))).append("</td><td>")
+                        .append(optional("%.4f", numberOf(step.path("lastLoss")))).append("</td></tr>\n");
             }
         }
         h.append("<p class=\"note\">Each pruning step's model was trained before the next step measured it, every "
@@ -287,6 +287,11 @@ public final class HtmlReport {
         h.append("<table>\n<tr><th class=\"text\">plan</th><th>step</th><th>tokens</th><th>optimizer steps</th>"
                 + "<th>seconds</th><th>tokens/s</th><th>KL first</th><th>KL last</th></tr>\n");
         h.append(rows).append("</table>\n</section>\n");
+    }
+
+    /** A JSON number's value; NaN for null (how dtm writes a non-finite number) or a missing field. */
+    private static double numberOf(com.fasterxml.jackson.databind.JsonNode node) {
+        return node.isNumber() ? node.doubleValue() : Double.NaN;
     }
 
     /**

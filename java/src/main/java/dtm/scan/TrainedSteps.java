@@ -63,14 +63,24 @@ public final class TrainedSteps implements StepRecovery {
         }
     }
 
+    /**
+     * @throws IllegalStateException {@code step} is not the next step of {@code planName}: one
+     *                               TrainedSteps trains one search of each plan, step after step
+     *                               (a second search would overwrite the first one's files)
+     */
     @Override
     public Plan recover(Plan pruned, String planName, int step) {
+        int done = runs.getOrDefault(planName, List.of()).size();
+        if (step != done + 1) {
+            throw new IllegalStateException("recovery of " + planName + " step " + step + " after " + done
+                    + " step(s): a TrainedSteps trains one search, step after step");
+        }
         Path file = dir.resolve(slug(planName) + "-step" + step + ".safetensors");
         String task = String.format(Locale.ROOT, "recovery %s step %d", planName, step);
         TrainingRun run;
         try (Model candidate = pruned.apply(base, null, threads);
-             RecoveryTrainer.Trained trained = trainer.train(base, candidate, trainable, data, options, progress,
-                     task)) {
+             RecoveryTrainer.Trained trained = trainer.train(base, candidate, trainable, data, options.forStep(step),
+                     progress, task)) {
             Files.createDirectories(dir);
             trained.model().exportCandidate(file, base);
             run = trained.run();
@@ -110,7 +120,8 @@ public final class TrainedSteps implements StepRecovery {
         opt.put("weightDecay", options.weightDecay());
         opt.put("batchSequences", options.batchSequences());
         opt.put("seed", options.seed());
-        opt.put("threads", options.threads());
+        opt.put("batchOrderSeed", "seed + step - 1");
+        opt.put("threads", options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors());
         ArrayNode components = o.putArray("trainedComponents");
         for (int c : trainable) {
             components.add(base.components().get(c).name());

@@ -75,12 +75,10 @@ public final class LibTorchTrainer implements RecoveryTrainer {
              TrainableLlama teacher = new TrainableLlama(base, Set.of(), length);
              TrainableLlama student = new TrainableLlama(candidate, new HashSet<>(trainable), length)) {
             List<Tensor> weights = new ArrayList<>(student.trainable().values());
-            List<Tensor> masks = new ArrayList<>();
+            List<Tensor> pruned = new ArrayList<>();  // true where a weight is exactly zero at the start
             try (NoGradGuard g = new NoGradGuard()) {
                 for (Tensor w : weights) {
-                    Tensor m = w.ne(new Scalar(0.0)).to(torch.ScalarType.Float);
-                    m.retainReference();
-                    masks.add(m);
+                    pruned.add(w.eq(new Scalar(0.0)));
                 }
             }
             AdamWOptions adamOptions = new AdamWOptions(effective.learningRate());
@@ -106,7 +104,8 @@ public final class LibTorchTrainer implements RecoveryTrainer {
                     optimizer.step();
                     try (NoGradGuard g = new NoGradGuard()) {
                         for (int i = 0; i < weights.size(); i++) {
-                            weights.get(i).mul_(masks.get(i));
+                            // masked_fill writes +0.0 (a product with a 0/1 mask would leave -0.0).
+                            weights.get(i).masked_fill_(pruned.get(i), new Scalar(0.0));
                         }
                     }
                     if (step == 0) {
@@ -130,9 +129,6 @@ public final class LibTorchTrainer implements RecoveryTrainer {
             seconds = (System.nanoTime() - start) / 1e9;
             for (Map.Entry<Integer, Tensor> e : student.trainable().entrySet()) {
                 trained.put(e.getKey(), TrainableLlama.values(e.getValue()));
-            }
-            for (Tensor m : masks) {
-                m.releaseReference();
             }
         }
         Model model = candidate.withWeights(trained);
@@ -168,8 +164,11 @@ public final class LibTorchTrainer implements RecoveryTrainer {
                 loss += part.item_double();
             }
         }
-        // d loss / d hidden is leaf's gradient: Σ hidden · g has exactly that gradient.
-        hidden.mul(leaf.grad()).sum().backward();
+        // d loss / d hidden is leaf's gradient: Σ hidden · g has exactly that gradient. (Without a
+        // trainable decoder matrix, only the head learns and nothing before it needs a gradient.)
+        if (hidden.requires_grad()) {
+            hidden.mul(leaf.grad()).sum().backward();
+        }
         return loss;
     }
 

@@ -44,22 +44,22 @@ import java.util.Set;
  */
 final class TrainableLlama implements AutoCloseable {
     private final ModelConfig config;
-    private final Tensor embedding;            // (vocab, dim)
-    private final Tensor[] attentionNorm;      // [layer] (dim)
-    private final Tensor[] mlpNorm;            // [layer] (dim)
-    private final Tensor finalNorm;            // (dim)
-    private final Tensor[][] layerMatrices;    // [layer][kind q,k,v,o,gate,up,down]
-    private final Tensor head;                 // (vocab, dim)
+    private Tensor embedding;            // (vocab, dim)
+    private Tensor[] attentionNorm;      // [layer] (dim)
+    private Tensor[] mlpNorm;            // [layer] (dim)
+    private Tensor finalNorm;            // (dim)
+    private Tensor[][] layerMatrices;    // [layer][kind q,k,v,o,gate,up,down]
+    private Tensor head;                 // (vocab, dim)
     private final Map<Integer, Tensor> trainable = new LinkedHashMap<>();  // component index -> weight
-    private final TensorOptional[] attentionNormArg;
-    private final TensorOptional[] mlpNormArg;
-    private final TensorOptional finalNormArg;
-    private final DoubleOptional eps;
-    private final Tensor cos;                  // (maxLength, 1, headDim) float
-    private final Tensor sinSigned;            // (maxLength, 1, headDim) float: -sin at 2i, +sin at 2i+1
-    private final Tensor future;               // (maxLength, maxLength) bool: key after query
-    private final Scalar attentionScale;
-    private final Scalar minusInfinity;
+    private TensorOptional[] attentionNormArg;
+    private TensorOptional[] mlpNormArg;
+    private TensorOptional finalNormArg;
+    private DoubleOptional eps;
+    private Tensor cos;                  // (maxLength, 1, headDim) float
+    private Tensor sinSigned;            // (maxLength, 1, headDim) float: -sin at 2i, +sin at 2i+1
+    private Tensor future;               // (maxLength, maxLength) bool: key after query
+    private Scalar attentionScale;
+    private Scalar minusInfinity;
     private final List<Pointer> owned = new ArrayList<>();
 
     /**
@@ -81,6 +81,21 @@ final class TrainableLlama implements AutoCloseable {
             throw new IllegalArgumentException("sequences of " + maxLength + " tokens do not fit the context of "
                     + config.maxSeqLen());
         }
+        List<Component> components = model.components();
+        for (int i : trainable) {
+            if (components.get(i).kind() == ComponentKind.EMBEDDING) {
+                throw unsupported("training the token embedding");
+            }
+        }
+        try {
+            load(model, trainable, maxLength, components);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private void load(Model model, Set<Integer> trainable, int maxLength, List<Component> components) {
         int layers = config.layers();
         attentionNorm = new Tensor[layers];
         mlpNorm = new Tensor[layers];
@@ -89,14 +104,10 @@ final class TrainableLlama implements AutoCloseable {
         layerMatrices = new Tensor[layers][7];
         Tensor table = null;
         Tensor headWeight = null;
-        List<Component> components = model.components();
         for (int i = 0; i < components.size(); i++) {
             Component c = components.get(i);
             boolean learn = trainable.contains(i);
             if (c.kind() == ComponentKind.EMBEDDING) {
-                if (learn) {
-                    throw unsupported("training the token embedding");
-                }
                 table = keep(tensor(model.componentWeights(i), c.rows(), c.cols()));
                 continue;
             }
