@@ -144,6 +144,10 @@ final class PlanCommand extends StudyCommand {
     @Override
     PruningSearch.Schedule pruning() {
         if (noPruning) {
+            if (recoverTokens != 0) {
+                throw new IllegalArgumentException("--recover-tokens trains pruning plans between their steps: it "
+                        + "cannot go with --no-pruning");
+            }
             return null;
         }
         if (!(sparsity > 0 && sparsity <= 1)) {
