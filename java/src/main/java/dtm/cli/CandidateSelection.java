@@ -55,11 +55,18 @@ final class CandidateSelection {
         return plan != null || !compress.isEmpty();
     }
 
+    /** {@link #plan()} once made: the plan file is read once per command. */
+    private Plan made;
+
     /** The plan that --plan and --compress make together (null when neither is given). */
     Plan plan() {
-        if (!compresses()) {
-            return null;
+        if (made == null && compresses()) {
+            made = makePlan();
         }
+        return made;
+    }
+
+    private Plan makePlan() {
         List<Plan.Entry> entries = new ArrayList<>();
         String description = "";
         String planBase = null;

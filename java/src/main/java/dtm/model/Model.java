@@ -6,6 +6,8 @@ import dtm.engine.Isa;
 import dtm.engine.NativeHandle;
 import dtm.engine.NativeText;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -394,8 +396,8 @@ public final class Model extends NativeHandle<Dtm.dtm_model> {
         }
         long count = total;
         return call(handle -> {
-            try (org.bytedeco.javacpp.FloatPointer all = new org.bytedeco.javacpp.FloatPointer(Math.max(count, 1));
-                 org.bytedeco.javacpp.IntPointer listed = new org.bytedeco.javacpp.IntPointer(indices)) {
+            try (FloatPointer all = new FloatPointer(Math.max(count, 1));
+                 IntPointer listed = new IntPointer(indices)) {
                 long at = 0;
                 for (int index : indices) {
                     float[] w = weights.get(index);

@@ -1,5 +1,6 @@
 package dtm.report;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dtm.compress.Plan;
 import dtm.metrics.MetricText;
 import dtm.model.Compression;
@@ -260,7 +261,7 @@ public final class HtmlReport {
             if (o.plan().recovered() == null || o.plan().recovered().training() == null) {
                 continue;
             }
-            com.fasterxml.jackson.databind.JsonNode t = o.plan().recovered().training();
+            JsonNode t = o.plan().recovered().training();
             if (prompts == null) {
                 prompts = t.path("objective").asText("") + ", " + t.path("tokensPerStep").asLong() + " tokens per step, "
                         + "AdamW (peak learning rate " + t.path("optimizer").path("learningRate").asDouble() + ", "
@@ -269,7 +270,7 @@ public final class HtmlReport {
                         + t.path("optimizer").path("seed").asLong() + "), on "
                         + t.path("trainingPrompts").path("description").asText("") + ".";
             }
-            for (com.fasterxml.jackson.databind.JsonNode step : t.path("steps")) {
+            for (JsonNode step : t.path("steps")) {
                 rows.append("<tr><td class=\"text\">").append(escape(o.name())).append("</td><td>")
                         .append(step.path("step").asInt()).append("</td><td>")
                         .append(format("%,d", step.path("tokens").asLong())).append("</td><td>")
@@ -290,7 +291,7 @@ public final class HtmlReport {
     }
 
     /** A JSON number's value; NaN for null (how dtm writes a non-finite number) or a missing field. */
-    private static double numberOf(com.fasterxml.jackson.databind.JsonNode node) {
+    private static double numberOf(JsonNode node) {
         return node.isNumber() ? node.doubleValue() : Double.NaN;
     }
 

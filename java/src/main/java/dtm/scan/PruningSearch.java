@@ -230,15 +230,27 @@ public final class PruningSearch {
      */
     public static Plan uniform(List<PlanComponent> components, double sparsity) {
         Objects.requireNonNull(components, "components");
-        Compression c = Compression.magnitude(sparsity);
+        return uniformPlan(components, List.of(Compression.magnitude(sparsity)), sparsity, 0,
+                UNIFORM + " pruning of every component to sparsity " + sparsity);
+    }
+
+    /**
+     * Every component pruned by {@code chain} (magnitude to increasing sparsities, the last
+     * {@code sparsity}); the evidence names the steps taken unless {@code steps} is 0.
+     */
+    private static Plan uniformPlan(List<PlanComponent> components, List<Compression> chain, double sparsity,
+                                    int steps, String description) {
         List<Plan.Entry> entries = new ArrayList<>();
         for (PlanComponent component : components) {
             ObjectNode e = JsonNodeFactory.instance.objectNode();
             e.put("rule", UNIFORM);
             e.put("sparsity", sparsity);
-            entries.add(new Plan.Entry(component.name(), List.of(c), e));
+            if (steps > 0) {
+                e.put("steps", steps);
+            }
+            entries.add(new Plan.Entry(component.name(), chain, e));
         }
-        return new Plan(UNIFORM + " pruning of every component to sparsity " + sparsity, entries);
+        return new Plan(description, entries);
     }
 
     /**
@@ -257,17 +269,9 @@ public final class PruningSearch {
         for (int k = 0; k < schedule.steps().size(); k++) {
             total = k == schedule.steps().size() - 1 ? schedule.targetSparsity() : total + schedule.steps().get(k);
             chain.add(Compression.magnitude(total));
-            List<Plan.Entry> entries = new ArrayList<>();
-            for (PlanComponent component : components) {
-                ObjectNode e = JsonNodeFactory.instance.objectNode();
-                e.put("rule", UNIFORM);
-                e.put("sparsity", total);
-                e.put("steps", k + 1);
-                entries.add(new Plan.Entry(component.name(), chain, e));
-            }
-            plan = new Plan(UNIFORM + " pruning of every component to sparsity " + schedule.targetSparsity() + " in "
-                    + schedule.steps().size() + " step(s), with recovery training after every step", entries)
-                    .withRecovered(trained);
+            plan = uniformPlan(components, List.copyOf(chain), total, k + 1, UNIFORM + " pruning of every component "
+                    + "to sparsity " + schedule.targetSparsity() + " in " + schedule.steps().size()
+                    + " step(s), with recovery training after every step").withRecovered(trained);
             trained = recovery.recover(plan, UNIFORM, k + 1).recovered();
         }
         return plan.withRecovered(trained);
