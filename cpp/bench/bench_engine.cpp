@@ -1,16 +1,25 @@
 // bench_engine.cpp - whole-model throughput of the engine, no Java needed.
 //
-//   bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N] [--isa avx2|avx512]
+//   bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N]
+//                [--isa avx2|avx512] [--scalar]
 //
 // Measures on one model, in one run:
-//   prefill: teacher-forced scoring of S sequences of L tokens (dtm_score),
-//            scored tokens per second;
+//   prefill: teacher-forced scoring of S sequences of L tokens (dtm_score:
+//            all logits, their row statistics), scored tokens per second;
 //   decode:  greedy generation of N tokens from a short prompt, one sequence
 //            (dtm_generate_greedy), tokens per second;
-// for every kernel path this CPU has. The yardstick is the scalar reference
-// path measured in the same run; each figure is printed with its ratio to it.
+// for every vector kernel path this CPU has (and the scalar reference path
+// with --scalar; it is about 100x slower).
+//
+// The yardstick, measured in the same run: the FMA limit of scoring, i.e.
+// one core's FMA peak (fma_peak.h, the best of the 256- and 512-bit loops)
+// x threads / FLOP per scored token, counting 2 FLOP per weight of every
+// decoder matrix and of the output head (attention's products over earlier
+// positions, norms and the row statistics are not counted: they are the
+// work the limit leaves no time for). "%FMA" is prefill tok/s against it.
 // (The LibTorch yardstick runs in the JMH benchmark, tests/jmh, since the
-// PyTorch preset ships LibTorch's libraries but not its C++ headers.)
+// PyTorch preset ships LibTorch's libraries but not its C++ headers; the
+// llama.cpp yardstick of decoding is DecodeVsLlamaCppBenchmark there.)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +29,7 @@
 #include <vector>
 
 #include "dtm/dtm.h"
+#include "fma_peak.h"
 
 namespace {
 
@@ -84,11 +94,20 @@ Figures run(dtm_model * model, int isa, int threads, int n_seqs, int len, int n_
     return f;
 }
 
+// 2 FLOP per weight of the decoder matrices and the output head.
+double flop_per_token(const dtm_model_config & c) {
+    const double q_dim = double(c.n_heads) * c.head_dim, kv_dim = double(c.n_kv_heads) * c.head_dim;
+    const double attention = double(c.dim) * (2 * q_dim + 2 * kv_dim);  // q, o; k, v
+    const double mlp = 3.0 * double(c.dim) * c.hidden_dim;
+    return 2.0 * (double(c.n_layers) * (attention + mlp) + double(c.vocab_size) * c.dim);
+}
+
 }  // namespace
 
 int main(int argc, char ** argv) {
     std::string path;
     int threads = 0, n_seqs = 8, len = 256, n_decode = 200;
+    bool with_scalar = false;
     std::string only_isa;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -97,9 +116,10 @@ int main(int argc, char ** argv) {
         else if (a == "--seqs") n_seqs = next();
         else if (a == "--len") len = next();
         else if (a == "--decode") n_decode = next();
+        else if (a == "--scalar") with_scalar = true;
         else if (a == "--isa" && i + 1 < argc) only_isa = argv[++i];
         else if (a == "-h" || a == "--help") {
-            std::printf("usage: bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N] [--isa avx2|avx512]\n"
+            std::printf("usage: bench_engine [MODEL.bin] [--threads T] [--seqs S] [--len L] [--decode N] [--isa avx2|avx512] [--scalar]\n"
                         "MODEL.bin defaults to $DTM_MODEL_DIR/stories15M.bin\n");
             return 0;
         } else path = a;
@@ -115,20 +135,32 @@ int main(int argc, char ** argv) {
     dtm_model_get_config(model, &c);
     len = std::min(len, int(c.max_seq_len));
     n_decode = std::min(n_decode, int(c.max_seq_len) - 5);
+    const double flop = flop_per_token(c);
 
-    std::printf("model %s: dim %d, layers %d, vocab %d, %.1f M parameters\n", path.c_str(), c.dim, c.n_layers,
-                c.vocab_size, double(c.n_params) / 1e6);
+    const auto peak = [] {
+        double p = 0;
+        if (dtm_cpu_supports_isa(DTM_ISA_AVX2)) p = std::max(p, dtm::bench::fma_peak(false));
+        if (dtm_cpu_supports_isa(DTM_ISA_AVX512)) p = std::max(p, dtm::bench::fma_peak(true));
+        return p;
+    };
+    const double peak_start = peak();
+    std::printf("model %s: dim %d, layers %d, vocab %d, %.1f M parameters, %.1f MFLOP per scored token\n",
+                path.c_str(), c.dim, c.n_layers, c.vocab_size, double(c.n_params) / 1e6, flop / 1e6);
+    std::printf("FMA peak per core %.1f GFLOP/s: FMA limit %.0f scored tok/s per thread; load average %.2f\n",
+                peak_start, peak_start * 1e9 / flop, dtm::bench::load_average());
     std::printf("prefill: %d sequences x %d tokens; decode: %d tokens, 1 sequence; best of 3\n\n", n_seqs, len, n_decode);
-    std::printf("%-8s %8s %16s %10s %16s %10s\n", "path", "threads", "prefill tok/s", "x scalar", "decode tok/s", "x scalar");
-    Figures scalar{};
+    std::printf("%-8s %8s %16s %8s %16s\n", "path", "threads", "prefill tok/s", "%FMA", "decode tok/s");
     for (int isa : {DTM_ISA_SCALAR, DTM_ISA_AVX2, DTM_ISA_AVX512}) {
         if (!dtm_cpu_supports_isa(isa)) continue;
-        if (!only_isa.empty() && only_isa != dtm_isa_name(isa) && isa != DTM_ISA_SCALAR) continue;
+        if (isa == DTM_ISA_SCALAR ? !with_scalar : (!only_isa.empty() && only_isa != dtm_isa_name(isa))) continue;
         const Figures f = run(model, isa, threads, n_seqs, len, n_decode, c.vocab_size);
-        if (isa == DTM_ISA_SCALAR) scalar = f;
-        std::printf("%-8s %8d %16.0f %10.2f %16.1f %10.2f\n", dtm_isa_name(isa), f.threads,
-                    f.prefill_tps, f.prefill_tps / scalar.prefill_tps, f.decode_tps, f.decode_tps / scalar.decode_tps);
+        const double limit = peak_start * 1e9 * f.threads / flop;
+        std::printf("%-8s %8d %16.0f %7.0f%% %16.1f\n", dtm_isa_name(isa), f.threads, f.prefill_tps,
+                    100 * f.prefill_tps / limit, f.decode_tps);
+        std::fflush(stdout);
     }
+    // The yardstick again: a peak that moved means the run was disturbed.
+    std::printf("\nFMA peak per core at the end %.1f GFLOP/s; load average %.2f\n", peak(), dtm::bench::load_average());
     dtm_model_free(model);
     return 0;
 }

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "fma_peak.h"
 #include "core/error.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/matmul.h"
@@ -53,58 +54,13 @@ using dtm::bench::random_floats;
 using dtm::bench::seconds_since;
 using dtm::bench::Timing;
 
-// ---------------------------------------------------------------------------
-// The yardstick: independent FMA chains, registers only.
-
-constexpr int kPeakChains = 12;  // > FMA latency x FMA ports on current cores
-volatile float g_sink;
-
-__attribute__((target("avx512f"))) double fma_peak_avx512(int64_t iters) {
-    __m512 acc[kPeakChains];
-    for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm512_set1_ps(float(j));
-    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-6f);
-    const auto t0 = Clock::now();
-    for (int64_t i = 0; i < iters; ++i) {
-#pragma GCC unroll 16
-        for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm512_fmadd_ps(acc[j], a, b);
-    }
-    const double s = seconds_since(t0);
-    __m512 sum = acc[0];
-    for (int j = 1; j < kPeakChains; ++j) sum = _mm512_add_ps(sum, acc[j]);
-    float lanes[16];
-    _mm512_storeu_ps(lanes, sum);
-    g_sink = lanes[0];
-    return double(iters) * kPeakChains * 16 * 2 / s * 1e-9;
-}
-
-__attribute__((target("avx2,fma"))) double fma_peak_avx2(int64_t iters) {
-    __m256 acc[kPeakChains];
-    for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm256_set1_ps(float(j));
-    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-6f);
-    const auto t0 = Clock::now();
-    for (int64_t i = 0; i < iters; ++i) {
-#pragma GCC unroll 16
-        for (int j = 0; j < kPeakChains; ++j) acc[j] = _mm256_fmadd_ps(acc[j], a, b);
-    }
-    const double s = seconds_since(t0);
-    __m256 sum = acc[0];
-    for (int j = 1; j < kPeakChains; ++j) sum = _mm256_add_ps(sum, acc[j]);
-    float lanes[8];
-    _mm256_storeu_ps(lanes, sum);
-    g_sink = lanes[0];
-    return double(iters) * kPeakChains * 8 * 2 / s * 1e-9;
-}
-
-// Best of 5 runs of 240 M FMAs each (about 40 ms at 3.4 GHz), on one thread.
+// The yardstick (fma_peak.h) per path; 0 for the scalar path.
 double fma_peak(dtm_isa isa) {
     if (isa == DTM_ISA_SCALAR || !isa_supported(isa)) return 0.0;
-    double best = 0.0;
-    for (int r = 0; r < 5; ++r) {
-        const int64_t iters = 20'000'000;
-        best = std::max(best, isa == DTM_ISA_AVX512 ? fma_peak_avx512(iters) : fma_peak_avx2(iters));
-    }
-    return best;
+    return dtm::bench::fma_peak(isa == DTM_ISA_AVX512);
 }
+
+volatile float g_sink;
 
 // ---------------------------------------------------------------------------
 // Running a kernel on N threads, each over a contiguous part of the panels.
@@ -383,7 +339,7 @@ int main(int argc, char ** argv) {
         for (dtm_isa isa : {DTM_ISA_AVX2, DTM_ISA_AVX512}) peak_of[isa] = fma_peak(isa);
         double core_peak = std::max(peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
         std::printf("FMA peak per core (register-only loop, %d chains): avx2 %.1f GFLOP/s, avx512 %.1f GFLOP/s\n",
-                    kPeakChains, peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
+                    dtm::bench::kPeakChains, peak_of[DTM_ISA_AVX2], peak_of[DTM_ISA_AVX512]);
         std::printf("GFLOP/s from the median sample, best from the fastest; %%path = median / (that path's peak x\n"
                     "threads), %%core = median / (the core's best peak x threads); GB/s = packed weights / time,\n"
                     "read = a plain sequential read of the same bytes\n");

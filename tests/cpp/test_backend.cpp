@@ -47,7 +47,7 @@ TEST(CpuBackend, RowOpsAreThePerTokenFunctionsOnEveryRow) {
         got = x;
         want = x;
         be.swiglu(got.data(), d.data(), n, width);
-        for (int64_t t = 0; t < n; ++t) swiglu(&want[size_t(t * width)], &d[size_t(t * width)], width);
+        for (int64_t t = 0; t < n; ++t) cpu::swiglu_ref(&want[size_t(t * width)], &d[size_t(t * width)], width);
         EXPECT_TRUE(bitwise_equal(got, want)) << "swiglu, n = " << n;
     }
 }

@@ -22,7 +22,6 @@
 namespace dtm {
 
 namespace {
-constexpr int64_t kEvalHeadBlock = 64;
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 }  // namespace
 
@@ -142,17 +141,21 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
     }
 
     // The scored rows of a block and their logits, in each session's backend
-    // memory: hid (kEvalHeadBlock, dim), logits (kEvalHeadBlock, vocab).
-    BufferPtr hid_c = backend_->allocate(size_t(kEvalHeadBlock) * cfg_.dim);
-    BufferPtr logits_c = backend_->allocate(size_t(kEvalHeadBlock) * vocab);
-    BufferPtr hid_b, logits_b;
+    // memory: hid (kHeadBlock, dim), logits (kHeadBlock, vocab) in the
+    // sessions' logits scratch (kept between calls: a scan evaluates once per cell).
+    BufferPtr hid_c = backend_->allocate(size_t(kHeadBlock) * cfg_.dim);
+    grow(*backend_, run_.logits, size_t(kHeadBlock) * vocab);
+    Buffer * logits_c = run_.logits.get();
+    BufferPtr hid_b;
+    Buffer * logits_b = nullptr;
     if (base) {
         hid_b = base->backend_->allocate(hid_c->size());
-        logits_b = base->backend_->allocate(logits_c->size());
+        grow(*base->backend_, base->run_.logits, size_t(kHeadBlock) * vocab);
+        logits_b = base->run_.logits.get();
     }
     // Per scored row of a block: the statistics of both models' logits.
-    std::vector<cpu::RowStats> stats_c(static_cast<size_t>(kEvalHeadBlock)), stats_b(static_cast<size_t>(kEvalHeadBlock));
-    std::vector<float> lse_c(static_cast<size_t>(kEvalHeadBlock)), lse_b(static_cast<size_t>(kEvalHeadBlock));
+    std::vector<cpu::RowStats> stats_c(static_cast<size_t>(kHeadBlock)), stats_b(static_cast<size_t>(kHeadBlock));
+    std::vector<float> lse_c(static_cast<size_t>(kHeadBlock)), lse_b(static_cast<size_t>(kHeadBlock));
     // The sessions' buffers before the first pass, which overwrites their
     // streams' cache rows.
     const int64_t cap = std::max<int64_t>(max_batch_tokens_, longest);
@@ -190,8 +193,8 @@ void Session::evaluate(Session * base, const dtm_eval_inputs & in, const dtm_eva
         forward_hidden(run_.batch, range);
         if (base) base->forward_hidden(run_.batch, range);
 
-        for (size_t r0 = 0; r0 < row_batch.size(); r0 += kEvalHeadBlock) {
-            const int64_t nr = std::min<int64_t>(kEvalHeadBlock, int64_t(row_batch.size() - r0));
+        for (size_t r0 = 0; r0 < row_batch.size(); r0 += kHeadBlock) {
+            const int64_t nr = std::min<int64_t>(kHeadBlock, int64_t(row_batch.size() - r0));
             for (int64_t r = 0; r < nr; ++r) {
                 const size_t src = size_t(row_batch[r0 + size_t(r)]) * cfg_.dim;
                 backend_->copy(hid_c->data() + size_t(r) * cfg_.dim, run_.act.hidden() + src, size_t(cfg_.dim));

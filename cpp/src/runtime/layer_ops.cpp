@@ -1,4 +1,5 @@
-// layer_ops.cpp - RMSNorm, RoPE tables and rotation, SwiGLU, one token at a time.
+// layer_ops.cpp - RMSNorm, RoPE tables and rotation, biases, one token at a time.
+// (The MLP's SwiGLU is a kernel per ISA: kernels/cpu/swiglu.h.)
 #include "runtime/layer_ops.h"
 
 #include <cmath>
@@ -92,14 +93,6 @@ void rope_rotate(float * vec, int32_t n_heads, int32_t head_dim, int32_t pos, co
 
 void add_bias(float * y, const float * bias, int32_t n) {
     for (int32_t i = 0; i < n; ++i) y[i] += bias[i];
-}
-
-void swiglu(float * hb, const float * hb2, int32_t n) {
-    for (int32_t i = 0; i < n; ++i) {
-        float v = hb[i];
-        v *= 1.0f / (1.0f + std::exp(-v));
-        hb[i] = v * hb2[i];
-    }
 }
 
 }  // namespace dtm

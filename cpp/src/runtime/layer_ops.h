@@ -1,6 +1,7 @@
 // layer_ops.h - the per-token operations of a Llama decoder layer besides
-// the matrix products: RMSNorm, rotary embedding, SwiGLU (attention over the
-// KV cache is a kernel, kernels/cpu/attention.h). Each works on one token, so
+// the matrix products: RMSNorm, rotary embedding, biases (attention over the
+// KV cache and the MLP's SwiGLU are kernels per ISA, kernels/cpu/attention.h
+// and kernels/cpu/swiglu.h). Each works on one token, so
 // a position's result does not depend on which batch it was computed in.
 // Sums run in a fixed order; the forward pass parallelises over tokens.
 #pragma once
@@ -34,8 +35,5 @@ void rope_rotate(float * vec, int32_t n_heads, int32_t head_dim, int32_t pos, co
 
 // y[i] += bias[i]     (n floats): a bias after a matrix product
 void add_bias(float * y, const float * bias, int32_t n);
-
-// hb[i] = silu(hb[i]) * hb2[i] with silu(x) = x / (1 + exp(-x))   (n floats)
-void swiglu(float * hb, const float * hb2, int32_t n);
 
 }  // namespace dtm

@@ -79,10 +79,11 @@ public:
     void calibrate(const int32_t * tokens, const int32_t * seq_lens, int32_t n_seqs, InputNorms & norms);
 
 private:
-    // Tokens whose logits are computed together when scoring and generating:
-    // (kHeadBlock, vocab) floats of scratch, enough rows to keep the head's
-    // GEMM efficient.
-    static constexpr int64_t kHeadBlock = 64;
+    // Tokens whose logits are computed together when scoring, evaluating and
+    // generating: (kHeadBlock, vocab) floats of scratch (32 MB for a 32000
+    // vocabulary), enough rows that the head's weights, the largest GEMM of a
+    // small model, are read once per 256 positions (output_blocks.h).
+    static constexpr int64_t kHeadBlock = 256;
 
     // Runs the layers over the batch; leaves the final-normed hidden states
     // in run_.act.hidden() (batch.size(), dim) unless it stops early (forward.cpp).

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/fault_injection.h"
+#include "kernels/cpu/aligned_array.h"
 #include "model/linear.h"
 #include "model/llama2c_file.h"
 #include "runtime/layer_ops.h"
@@ -17,15 +18,20 @@ namespace {
 // Below this many rows the cheap per-row steps run on the calling thread.
 constexpr int64_t kParallelRows = 4;
 
+// Zero-filled, in the kernels' aligned storage (large ones, such as the
+// logits of a batch, on transparent huge pages: aligned_array.h).
 class HostBuffer final : public Buffer {
 public:
-    explicit HostBuffer(size_t n) : v_(n) {}
-    float * data() override { return v_.data(); }
-    float * host() override { return v_.data(); }
-    size_t size() const override { return v_.size(); }
+    explicit HostBuffer(size_t n) : v_(aligned_array<float>(n, "session buffers")), n_(n) {
+        if (n) std::memset(v_.get(), 0, sizeof(float) * n);
+    }
+    float * data() override { return v_.get(); }
+    float * host() override { return v_.get(); }
+    size_t size() const override { return n_; }
 
 private:
-    std::vector<float> v_;
+    AlignedArray<float> v_;
+    size_t n_;
 };
 
 std::vector<float> scratch(size_t n) {
@@ -133,7 +139,8 @@ void CpuBackend::attention(float * att, const float * q, const float * key_cache
 }
 
 void CpuBackend::swiglu(float * gate, const float * up, int64_t n, int32_t hidden) {
-    per_row(n, [&](int64_t t, int) { dtm::swiglu(gate + t * hidden, up + t * hidden, hidden); });
+    const SwigluFn activate = kernels_->swiglu;
+    per_row(n, [&](int64_t t, int) { activate(gate + t * hidden, up + t * hidden, hidden); });
 }
 
 void CpuBackend::row_stats(const float * logits, int64_t n, int32_t vocab, const int32_t * targets, RowStats * out) {

@@ -1,6 +1,8 @@
 // aligned_array.cpp - the kernels' aligned allocation (aligned_array.h).
 #include "kernels/cpu/aligned_array.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <limits>
 
@@ -20,6 +22,16 @@ void * aligned_alloc_or_throw(size_t count, size_t size, const char * what) {
         fail(DTM_ERR_OUT_OF_MEMORY, "%s of %zu elements is too large", what, count);
     }
     const size_t bytes = aligned_size(count * size);  // aligned_alloc wants a multiple of the alignment
+    if (bytes >= kHugeBufferBytes) {
+        // Start on a huge-page boundary and ask for transparent huge pages
+        // (the advice is only advice: where the kernel declines, 4 KiB pages).
+        void * p = nullptr;
+        if (posix_memalign(&p, kHugePageBytes, bytes) != 0 || p == nullptr) {
+            fail(DTM_ERR_OUT_OF_MEMORY, "could not allocate %zu bytes for %s", bytes, what);
+        }
+        madvise(p, bytes, MADV_HUGEPAGE);
+        return p;
+    }
     void * p = std::aligned_alloc(kBufferAlignment, bytes);
     if (p == nullptr) fail(DTM_ERR_OUT_OF_MEMORY, "could not allocate %zu bytes for %s", bytes, what);
     return p;

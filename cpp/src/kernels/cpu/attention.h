@@ -2,7 +2,7 @@
 //
 //   s_j = dot(q, k_j) * (1 / sqrt(head_dim))          j = 0 .. n_keys-1
 //   m   = max_j s_j   (NaN scores ignored; -inf when there is none)
-//   e_j = expf(s_j - m),   sum = e_0 + e_1 + ... (in increasing j, in float)
+//   e_j = exp(s_j - m),    sum = e_0 + e_1 + ... (in increasing j, in float)
 //   out = sum_j (e_j / sum) * v_j                       (in increasing j)
 //
 // dot(a, b) over n floats keeps 8 partial sums, acc[l] += a[i] * b[i] for
@@ -12,9 +12,11 @@
 // out starts at 0 and each of its lanes gets out[i] += p_j * v_j[i] in
 // increasing j, again a product then a sum.
 //
-// Every path performs exactly these operations on every lane, with the C
-// library's expf (a vector exp would round differently), so all paths are
-// bitwise equal to attend_ref; attention therefore does not change the
+// exp is the flushed polynomial of exp_poly.h (within 1.06 ulp of exp; 0
+// below -87, where e_j / sum < 2^-125 could not change out; NaN stays NaN),
+// the same operations in scalar and vector code. Every path performs exactly
+// these operations on every lane, so all paths are bitwise equal to
+// attend_ref; attention therefore does not change the
 // result of a position between batched prefill and one-token decoding, the
 // kernel path or the thread count. (A vector path may find the maximum m in
 // another order; it can then differ from the reference's only in the sign of

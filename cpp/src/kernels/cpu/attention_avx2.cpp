@@ -13,10 +13,8 @@
 //      one multiply. A last, partial block repeats the last key in its
 //      missing lanes (never stored, neutral for the max).
 //   2. max by maxps(s, m) = (s > m ? s : m), the reference's comparison.
-//   3. e_j = expf(s_j - m) and their sum, in increasing j, in scalar code:
-//      the C library's expf is the reference's (std::exp on a float). The sum
-//      lives in memory across the calls, so it is updated once per kExpBatch
-//      calls, off the calls' critical path.
+//   3. e_j = exp(s_j - m) by the flushed polynomial of exp_poly.h, 8 at a
+//      time (the tail under a lane mask), then their sum in increasing j.
 //   4. p_j = e_j / sum, 8 at a time (a vector division rounds as divss).
 //   5. out += p_j * v_j in increasing j, with up to kOutVectors vectors of out
 //      held in registers (64 floats; larger heads go in column blocks).
@@ -29,6 +27,7 @@
 #include <math.h>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/avx2_util.h"
 
 namespace dtm::cpu {
@@ -38,7 +37,6 @@ namespace {
 constexpr int kLanes = 8;
 constexpr int kKeyBlock = 8;    // keys whose dot products run side by side (one lane each at the end)
 constexpr int kOutVectors = 8;  // vectors of out accumulated in registers by the weighted sum
-constexpr int kExpBatch = 8;    // expf calls between two updates of the sum (kept in memory across calls)
 
 // Lane r = dot(q, k[r]) in the reference's order, r = 0..7 (head_dim = n).
 __m256 dot8(const float * q, const float * const * k, int32_t n, __m256i tail) {
@@ -145,19 +143,16 @@ void attend_avx2(float * out, const float * q, const float * keys, const float *
         if (lane_max[r] > max) max = lane_max[r];
     }
 
-    // 3. Exponentials and their sum, in order.
-    float sum = 0.0f;
+    // 3. Exponentials (8 at a time), then their sum in increasing j.
+    const __m256 vmax_all = _mm256_set1_ps(max);
     int32_t j = 0;
-    for (; j + kExpBatch <= n_keys; j += kExpBatch) {
-#pragma GCC unroll 8
-        for (int r = 0; r < kExpBatch; ++r) scores[j + r] = expf(scores[j + r] - max);
-#pragma GCC unroll 8
-        for (int r = 0; r < kExpBatch; ++r) sum += scores[j + r];
+    for (; j + kLanes <= n_keys; j += kLanes) _mm256_storeu_ps(scores + j, exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmax_all)));
+    if (j < n_keys) {
+        const __m256i tail = lanes_below(n_keys - j);
+        _mm256_maskstore_ps(scores + j, tail, exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(scores + j, tail), vmax_all)));
     }
-    for (; j < n_keys; ++j) {
-        scores[j] = expf(scores[j] - max);
-        sum += scores[j];
-    }
+    float sum = 0.0f;
+    for (j = 0; j < n_keys; ++j) sum += scores[j];
 
     // 4. Probabilities.
     const __m256 vsum = _mm256_set1_ps(sum);

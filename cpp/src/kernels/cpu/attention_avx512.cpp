@@ -14,10 +14,8 @@
 //      A last, partial block repeats the last key in its missing lanes (never
 //      stored, neutral for the max).
 //   2. max by maxps(s, m) = (s > m ? s : m), the reference's comparison.
-//   3. e_j = expf(s_j - m) and their sum, in increasing j, in scalar code:
-//      the C library's expf is the reference's (std::exp on a float). The sum
-//      lives in memory across the calls, so it is updated once per kExpBatch
-//      calls, off the calls' critical path.
+//   3. e_j = exp(s_j - m) by the flushed polynomial of exp_poly.h, 16 at a
+//      time (the tail under a lane mask), then their sum in increasing j.
 //   4. p_j = e_j / sum, 16 at a time (a vector division rounds as divss).
 //   5. out += p_j * v_j in increasing j, with up to kOutVectors zmm of out
 //      held in registers (128 floats; larger heads go in column blocks).
@@ -41,6 +39,7 @@
 #endif
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/avx512_util.h"
 
 namespace dtm::cpu {
@@ -52,7 +51,6 @@ constexpr int kWideLanes = 16;   // lanes of a zmm
 constexpr int kKeyBlock = 8;     // keys whose dot products run side by side (one lane each at the end)
 constexpr int kMaxFixedChunks = 16;  // head_dim / 8 up to which q stays in registers (head_dim < 136)
 constexpr int kOutVectors = 8;   // zmm of out accumulated in registers by the weighted sum
-constexpr int kExpBatch = 8;     // expf calls between two updates of the sum (kept in memory across calls)
 
 __mmask8 mask8(int32_t n) { return __mmask8((1u << n) - 1u); }                                   // n in 0..8
 
@@ -232,19 +230,16 @@ void attend_avx512(float * out, const float * q, const float * keys, const float
         if (lane_max[r] > max) max = lane_max[r];
     }
 
-    // 3. Exponentials and their sum, in order.
-    float sum = 0.0f;
+    // 3. Exponentials (16 at a time), then their sum in increasing j.
+    const __m512 vmax_all = _mm512_set1_ps(max);
     int32_t j = 0;
-    for (; j + kExpBatch <= n_keys; j += kExpBatch) {
-#pragma GCC unroll 8
-        for (int r = 0; r < kExpBatch; ++r) scores[j + r] = expf(scores[j + r] - max);
-#pragma GCC unroll 8
-        for (int r = 0; r < kExpBatch; ++r) sum += scores[j + r];
+    for (; j + kWideLanes <= n_keys; j += kWideLanes) _mm512_storeu_ps(scores + j, exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(scores + j), vmax_all)));
+    if (j < n_keys) {
+        const __mmask16 tail = mask16_below(n_keys - j);
+        _mm512_mask_storeu_ps(scores + j, tail, exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, scores + j), vmax_all)));
     }
-    for (; j < n_keys; ++j) {
-        scores[j] = expf(scores[j] - max);
-        sum += scores[j];
-    }
+    float sum = 0.0f;
+    for (j = 0; j < n_keys; ++j) sum += scores[j];
 
     // 4. Probabilities.
     const __m512 vsum = _mm512_set1_ps(sum);

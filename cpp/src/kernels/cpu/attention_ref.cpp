@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/exp_poly.h"
 
 namespace dtm::cpu {
 
@@ -33,7 +34,7 @@ void attend_ref(float * out, const float * q, const float * keys, const float * 
     }
     float sum = 0.0f;
     for (int32_t j = 0; j < n_keys; ++j) {
-        const float e = std::exp(scores[j] - max);
+        const float e = exp_nonpos_ref(scores[j] - max);
         scores[j] = e;
         sum += e;
     }

@@ -16,6 +16,7 @@
 #include "kernels/cpu/quant_kernels.h"
 #include "kernels/cpu/row_stats.h"
 #include "kernels/cpu/sparse_matmul.h"
+#include "kernels/cpu/swiglu.h"
 
 namespace dtm::cpu {
 
@@ -27,6 +28,7 @@ struct KernelTable {
     RowStatsFn row_stats;
     AttendFn attend;
     MatmulHalfFn matmul_half;  // the same product against 16-bit panels
+    SwigluFn swiglu;           // the MLP's gated activation
     // The int8 kernels of this path may use AVX-512 VNNI (quant_kernels.h):
     // set only in the avx512 table handed out on a CPU with VNNI while
     // $DTM_NO_VNNI is not 1.

@@ -20,8 +20,18 @@
 // Either way a term below exp(-87) < 2e-38 cannot change a sum that holds
 // the maximum's exp(0) = 1, even in double.
 //
-// Only constants live here (internal linkage), no functions: each ISA file
-// spells the steps with its own intrinsics.
+// The flushed form (attention's softmax, the MLP's SwiGLU: swiglu.h,
+// attention.h) is the same on every path, scalar included, so that those
+// kernels are bitwise equal across paths: d < kExpMinArg (-inf included)
+// gives 0, NaN stays NaN, and otherwise p(r) * 2^n with 2^n built in the
+// exponent field (n in [-126, 0], a normal number) and one multiply. It is
+// exp_nonpos_ref below, exp_nonpos in avx2_util.h and avx512_util.h.
+// (row_stats_avx512 keeps its scalef form, which also covers d in [-104, -87):
+// its sum is only accurate, not bitwise across paths.)
+//
+// Besides exp_nonpos_ref, only constants live here (internal linkage): each
+// ISA file spells the steps with its own intrinsics, and the scalar function
+// is defined in a baseline file (exp_poly_ref.cpp), never inline here.
 #pragma once
 
 namespace dtm::cpu::exp_poly {
@@ -42,3 +52,11 @@ constexpr float kC1 = 1.0f;
 constexpr float kC0 = 1.0f;
 
 }  // namespace dtm::cpu::exp_poly
+
+namespace dtm::cpu {
+
+// The flushed exp of d <= 0 in scalar code, one float operation at a time
+// (std::fma for each fused multiply-add of the vector paths).
+float exp_nonpos_ref(float d);
+
+}  // namespace dtm::cpu

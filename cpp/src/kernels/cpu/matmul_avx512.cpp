@@ -97,6 +97,17 @@ void tile(const TileArgsOf<typename P::Element> & a) {
                                  : _mm512_setzero_ps();
         }
     }
+    // The y lines this tile stores, fetched for writing while its k loop
+    // runs: on a wide product (the output head) every y line is written once
+    // and misses the caches, and MR * NP misses at the end would stall the
+    // stores (prefetching changes no result).
+    if (!a.resume) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+            for (int j = 0; j < NP; ++j) __builtin_prefetch(a.y + i * a.ldy + j * 16, 1, 3);
+        }
+    }
     const float * xr[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) xr[i] = a.x + i * a.ldx;

@@ -17,6 +17,7 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "kernels/cpu/avx2_util.h"
 #include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/row_stats.h"
 
@@ -36,27 +37,7 @@ __m256 load_tail(const float * p, int64_t rem) {
     return _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(mask));
 }
 
-// exp(d) for d <= 0 or d = -inf (see exp_poly.h); <= 1.06 ulp, 0 below kExpMinArg.
-__m256 exp_nonpos(__m256 d) {
-    using namespace exp_poly;
-    const __m256 live = _mm256_cmp_ps(d, _mm256_set1_ps(kExpMinArg), _CMP_GE_OQ);
-    const __m256 dc = _mm256_max_ps(d, _mm256_set1_ps(kExpMinArg));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(dc, _mm256_set1_ps(kLog2e)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), dc);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-    __m256 p = _mm256_set1_ps(kC6);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC5));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC0));
-    // 2^n with n in [-126, 0]: biased exponent n + 127 in bits 23..30.
-    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(live, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
-}
-
+// exp(z - m) by avx2_util.h's exp_nonpos (exp_poly.h); <= 1.06 ulp, 0 below kExpMinArg.
 __m256 exp_of_diff(const float * z, __m256 m) { return exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(z), m)); }
 
 // Adds the 8 lanes of e to two accumulators of 4 doubles (lanes 0-3, 4-7).

@@ -41,7 +41,7 @@ __m512 load_tail(const float * p, int64_t rem) {
 }
 
 // exp(d) for d <= 0 or d = -inf (see exp_poly.h); <= 1.06 ulp, 0 for d = -inf.
-__m512 exp_nonpos(__m512 d) {
+__m512 exp_nonpos_scalef(__m512 d) {
     using namespace exp_poly;
     const __m512 dc = _mm512_max_ps(d, _mm512_set1_ps(kExpMinArgScalef));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(dc, _mm512_set1_ps(kLog2e)),
@@ -58,7 +58,7 @@ __m512 exp_nonpos(__m512 d) {
     return _mm512_scalef_ps(p, n);  // p * 2^n
 }
 
-__m512 exp_of_diff(const float * z, __m512 m) { return exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(z), m)); }
+__m512 exp_of_diff(const float * z, __m512 m) { return exp_nonpos_scalef(_mm512_sub_ps(_mm512_loadu_ps(z), m)); }
 
 // Adds the 16 lanes of e to two accumulators of 8 doubles (lanes 0-7, 8-15).
 void add_wide(__m512 e, __m512d & lo, __m512d & hi) {
@@ -126,7 +126,7 @@ double sum_exp(const float * z, int64_t n, float m) {
         add_wide(_mm512_add_ps(_mm512_add_ps(e0, e1), _mm512_add_ps(e2, e3)), lo, hi);
     }
     for (; i + kLanes <= n; i += kLanes) add_wide(exp_of_diff(z + i, mv), lo, hi);
-    if (i < n) add_wide(exp_nonpos(_mm512_sub_ps(load_tail(z + i, n - i), mv)), lo, hi);
+    if (i < n) add_wide(exp_nonpos_scalef(_mm512_sub_ps(load_tail(z + i, n - i), mv)), lo, hi);
 
     alignas(64) double lanes[8];
     _mm512_store_pd(lanes, _mm512_add_pd(lo, hi));
