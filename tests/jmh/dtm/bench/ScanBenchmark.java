@@ -6,6 +6,7 @@ import dtm.metrics.Reference;
 import dtm.metrics.RunOptions;
 import dtm.model.Compression;
 import dtm.model.Model;
+import dtm.model.ModelConfig;
 import dtm.scan.Scan;
 import dtm.scan.ScanResult;
 import java.io.IOException;
@@ -31,7 +32,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * model × {@link #SETTINGS}, on the first {@link #SAMPLES} prompts of the default prompt set,
  * N = 100. The two give bitwise the same cells (ScanRunTest); only the time differs.
  *
- * <p>JMH reports seconds per scan; the ratio cached / uncached is the figure.
+ * <p>JMH reports seconds per scan; the ratio cached / uncached is the figure, against the ratio
+ * the cost model predicts (DESIGN.md §7: per cell, the layers actually run plus the head), which
+ * the set-up prints: 2 FLOP per weight of a decoder layer for every position fed through it
+ * (prompt and continuation but its last token), and of the head for every scored position
+ * (the continuation). Cells of layer l run layers l..L-1; without cached inputs every cell runs
+ * all L. Measured / predicted within 1.1 is DESIGN's target.
  *
  * <p>Run: {@code mvn -DskipTests -Pjmh package -Djmh.args="ScanBenchmark"}.
  */
@@ -59,6 +65,26 @@ public class ScanBenchmark {
         model = Model.load(files.model());
         PromptSet prompts = PromptSet.defaults(model, PromptSet.DEFAULT_PROMPT_TOKENS, SAMPLES, PromptSet.DEFAULT_SEED);
         reference = Reference.generate(model, prompts, 100);
+        System.out.printf("%nScanBenchmark: the cost model predicts cached / every-layer = %.3f%n",
+                predictedCachedRatio(model.config(), prompts, reference));
+    }
+
+    /** cached / every-layer time as the cost model of the class comment predicts it. */
+    static double predictedCachedRatio(ModelConfig c, PromptSet prompts, Reference reference) {
+        double layerFlop = 2.0 * c.dim() * ((double) 2 * c.heads() * c.headDim() + 2.0 * c.kvHeads() * c.headDim()
+                + 3.0 * c.hiddenDim());
+        double headFlop = 2.0 * c.dim() * c.vocabSize();
+        double fed = 0, scored = 0;
+        for (int i = 0; i < prompts.size(); i++) {
+            fed += prompts.prompt(i).length + reference.continuationLength(i) - 1;
+            scored += reference.continuationLength(i);
+        }
+        double cached = 0, everyLayer = 0;
+        for (int layer = 0; layer < c.layers(); layer++) {  // every layer has as many cells
+            cached += fed * layerFlop * (c.layers() - layer) + scored * headFlop;
+            everyLayer += fed * layerFlop * c.layers() + scored * headFlop;
+        }
+        return cached / everyLayer;
     }
 
     @TearDown(Level.Trial)
