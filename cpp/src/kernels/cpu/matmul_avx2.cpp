@@ -46,7 +46,8 @@ constexpr int kGemvPanels = 4;
 constexpr int kGemvBudget = 4;
 constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels, kGemvBudget,
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
-constexpr auto kPrefetchHint = _MM_HINT_T1;  // an enum _mm_hint in gcc, an int in clang
+constexpr auto kPrefetchHint = _MM_HINT_T1;  // L2 (matmul_walk.h); an enum _mm_hint in gcc, an int in clang
+
 
 // y lanes o .. o+7 (those < n_valid; the others read as 0).
 __m256 load8(const float * src, int64_t o, int64_t n_valid) {

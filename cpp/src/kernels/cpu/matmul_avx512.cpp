@@ -51,10 +51,7 @@ namespace {
 //   FMA latency while 4 weight streams come in.
 // - Panel blocks of 16 panels (256 outputs); k blocks of 512 steps when
 //   cols > 1024 (a 2-panel tile's block of weights is then 64 KB, in L1/L2);
-//   prefetches of the next tile go to L2 (kPrefetchHint = T1: a 4-panel
-//   tile of 288 columns is 72 KB, more than L1 holds, so T0 evicted what
-//   it fetched before use; T1 made one-token products 7-17 % faster on
-//   Zen 4, no slower at 16+ tokens). Measured on Zen 5:
+//   prefetches of the next tile go to L2 (matmul_walk.h). Measured on Zen 5:
 //   k blocks of 256..1024 and panel blocks of 8..32 are within noise; without
 //   k blocks 4096-wide products lose ~10 %, without prefetching the 32000-row
 //   head loses 3x at 16 tokens.
@@ -65,7 +62,7 @@ constexpr int kGemvPanels = 4;
 constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels,
                                       /*gemv_budget=*/kSmallBatch * kGemvPanels,
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
-constexpr auto kPrefetchHint = _MM_HINT_T1;  // an enum _mm_hint in gcc, an int in clang
+constexpr auto kPrefetchHint = _MM_HINT_T1;  // L2 (matmul_walk.h); an enum _mm_hint in gcc, an int in clang
 
 // How a tile reads one panel column W[p*16 .. p*16+15][k] as an fp32
 // vector, per panel element type.
@@ -98,17 +95,6 @@ void tile(const TileArgsOf<typename P::Element> & a) {
             // Lanes past the last row (padding) are never stored; load them as 0.
             acc[i][j] = a.resume ? _mm512_maskz_loadu_ps(mask16_below(a.n_valid - j * 16), a.y + i * a.ldy + j * 16)
                                  : _mm512_setzero_ps();
-        }
-    }
-    // The y lines this tile stores, fetched for writing while its k loop
-    // runs: on a wide product (the output head) every y line is written once
-    // and misses the caches, and MR * NP misses at the end would stall the
-    // stores (prefetching changes no result).
-    if (!a.resume) {
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-            for (int j = 0; j < NP; ++j) __builtin_prefetch(a.y + i * a.ldy + j * 16, 1, 3);
         }
     }
     const float * xr[MR];

@@ -17,7 +17,11 @@
 //
 // While the first token tile of a panel tile runs, the weights of the next
 // panel tile of the walk are prefetched one column per k step, so weights
-// that come from DRAM are in cache before they are needed.
+// that come from DRAM are in cache before they are needed. They go to L2
+// (T1), not L1: a one-token tile's next tile, 72 KB at 288 columns, does not
+// fit L1, and prefetching it there evicted it before use. On Zen 4, L2 made
+// one-token products 7-17 % faster and 16- and 64-token ones up to 20 %
+// (the output head, 7B shapes), and is as fast from 256 tokens.
 //
 // The walk is the same for fp32 panels (PackedMatrix, tiles of float) and
 // 16-bit panels (PackedHalfMatrix, tiles of uint16_t that widen each weight
