@@ -1,5 +1,6 @@
 #include "backend/cpu/cpu_backend.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -17,6 +18,8 @@ namespace {
 
 // Below this many rows the cheap per-row steps run on the calling thread.
 constexpr int64_t kParallelRows = 4;
+// Rows of one task of a per-row step.
+constexpr int64_t kRowsPerTask = 16;
 
 // Zero-filled, in the kernels' aligned storage (large ones, such as the
 // logits of a batch, on transparent huge pages: aligned_array.h).
@@ -76,11 +79,17 @@ void CpuBackend::copy(float * dst, const float * src, size_t n) {
 }
 
 void CpuBackend::per_row(int64_t n, const ThreadPool::TaskFn & fn) {
-    if (n < kParallelRows) {
+    if (n < kParallelRows || pool_->size() == 1) {
         for (int64_t t = 0; t < n; ++t) fn(t, 0);
-    } else {
-        pool_->parallel_for(n, fn);
+        return;
     }
+    // Tasks of up to kRowsPerTask consecutive rows, at least 8 per thread:
+    // one task per row made the hand-out cost more than a row of RMSNorm.
+    const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(kRowsPerTask, n / (8 * pool_->size())));
+    pool_->parallel_for((n + rows - 1) / rows, [&](int64_t task, int worker) {
+        const int64_t end = std::min(n, (task + 1) * rows);
+        for (int64_t t = task * rows; t < end; ++t) fn(t, worker);
+    });
 }
 
 void CpuBackend::embed(const WeightViews & w, const int32_t * tokens, int64_t n, int32_t dim, float * x) {
