@@ -46,6 +46,11 @@ constexpr int kGemvPanels = 4;
 constexpr int kGemvBudget = 4;
 constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels, kGemvBudget,
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
+// One-token tiles also prefetch their own panels kGemvL1Ahead k steps ahead
+// into L1 (512 bytes per stream): demand misses of two 32-byte loads per line
+// became prefetches, the 32000-row head's product 4-10 % faster on Zen 4
+// (the AVX-512 path, one load per line, got slower with it and does not).
+constexpr int kGemvL1Ahead = 8;
 constexpr auto kPrefetchHint = _MM_HINT_T1;  // L2 (matmul_walk.h); an enum _mm_hint in gcc, an int in clang
 
 
@@ -118,6 +123,10 @@ void tile(const TileArgsOf<typename P::Element> & a) {
         for (int j = 0; j < NP; ++j) {
             wv[j][0] = P::lo(w + j * a.pstride);
             wv[j][1] = P::hi(w + j * a.pstride);
+        }
+        if (MR < kSmallBatch) {
+#pragma GCC unroll 4
+            for (int j = 0; j < NP; ++j) _mm_prefetch(reinterpret_cast<const char *>(w + j * a.pstride + 16 * kGemvL1Ahead), _MM_HINT_T0);
         }
         if (PREFETCH && k < a.prefetch_kc) {
 #pragma GCC unroll 4
