@@ -30,23 +30,30 @@ inline __mmask16 mask16_below(int64_t n) {
 // _mm512_cvtepi32_ps, whose undefined pass-through operand GCC 12 warns about.
 inline __m512 int32_to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(__mmask16(0xffff), v); }
 
-// exp(d) for d <= 0 in the flushed form of exp_poly.h (exp_nonpos_ref, bit
-// for bit; 2^n built as on the AVX2 path, not with scalef): 0 below
-// kExpMinArg and for -inf, NaN stays NaN.
-inline __m512 exp_nonpos(__m512 d) {
+// The steps of exp_poly.h before the scaling by 2^n: sets *n = round(d *
+// log2(e)) and returns p(r), r = d - n ln 2 (Cody-Waite). The flushed form
+// below and row_stats_avx512's scalef form scale it differently.
+inline __m512 exp_poly_reduced(__m512 d, __m512 * n) {
     using namespace exp_poly;
-    const __mmask16 live = _mm512_cmp_ps_mask(d, _mm512_set1_ps(kExpMinArg), _CMP_NLT_UQ);  // not d < -87
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(d, _mm512_set1_ps(kLog2e)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), d);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+    *n = _mm512_roundscale_ps(_mm512_mul_ps(d, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(kLn2Hi), d);
+    r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(kLn2Lo), r);
     __m512 p = _mm512_set1_ps(kC6);
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC5));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC4));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC3));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC2));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC0));
+    return _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC0));
+}
+
+// exp(d) for d <= 0 in the flushed form of exp_poly.h (exp_nonpos_ref, bit
+// for bit; 2^n built as on the AVX2 path, not with scalef): 0 below
+// kExpMinArg and for -inf, NaN stays NaN.
+inline __m512 exp_nonpos(__m512 d) {
+    const __mmask16 live = _mm512_cmp_ps_mask(d, _mm512_set1_ps(exp_poly::kExpMinArg), _CMP_NLT_UQ);  // not d < -87
+    __m512 n;
+    const __m512 p = exp_poly_reduced(d, &n);
     const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(bits));
 }

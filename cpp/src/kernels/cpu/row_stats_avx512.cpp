@@ -42,19 +42,8 @@ __m512 load_tail(const float * p, int64_t rem) {
 
 // exp(d) for d <= 0 or d = -inf (see exp_poly.h); <= 1.06 ulp, 0 for d = -inf.
 __m512 exp_nonpos_scalef(__m512 d) {
-    using namespace exp_poly;
-    const __m512 dc = _mm512_max_ps(d, _mm512_set1_ps(kExpMinArgScalef));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(dc, _mm512_set1_ps(kLog2e)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), dc);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-    __m512 p = _mm512_set1_ps(kC6);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC0));
+    __m512 n;
+    const __m512 p = exp_poly_reduced(_mm512_max_ps(d, _mm512_set1_ps(exp_poly::kExpMinArgScalef)), &n);
     return _mm512_scalef_ps(p, n);  // p * 2^n
 }
 
