@@ -35,8 +35,9 @@ using AlignedArray = std::unique_ptr<T[], AlignedFree>;
 // array still owns a valid pointer).
 size_t aligned_size(size_t bytes);
 
-// Uninitialised, 64-byte aligned (2 MiB aligned from kHugeBufferBytes) storage for `count` elements of `size`
-// bytes (aligned_size(count * size) bytes). Throws
+// Uninitialised storage for `count` elements of `size` bytes
+// (aligned_size(count * size) bytes), 64-byte aligned, 2 MiB aligned and
+// advised as huge pages from kHugeBufferBytes. Throws
 // dtm::Error(DTM_ERR_OUT_OF_MEMORY) naming `what` ("a packed matrix") when
 // the size overflows or the allocation fails.
 void * aligned_alloc_or_throw(size_t count, size_t size, const char * what);

@@ -27,7 +27,6 @@
 #include <math.h>
 
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/avx2_util.h"
 
 namespace dtm::cpu {
@@ -146,10 +145,13 @@ void attend_avx2(float * out, const float * q, const float * keys, const float *
     // 3. Exponentials (8 at a time), then their sum in increasing j.
     const __m256 vmax_all = _mm256_set1_ps(max);
     int32_t j = 0;
-    for (; j + kLanes <= n_keys; j += kLanes) _mm256_storeu_ps(scores + j, exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmax_all)));
+    for (; j + kLanes <= n_keys; j += kLanes) {
+        _mm256_storeu_ps(scores + j, exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmax_all)));
+    }
     if (j < n_keys) {
         const __m256i tail = lanes_below(n_keys - j);
-        _mm256_maskstore_ps(scores + j, tail, exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(scores + j, tail), vmax_all)));
+        const __m256 s = _mm256_maskload_ps(scores + j, tail);
+        _mm256_maskstore_ps(scores + j, tail, exp_nonpos(_mm256_sub_ps(s, vmax_all)));
     }
     float sum = 0.0f;
     for (j = 0; j < n_keys; ++j) sum += scores[j];

@@ -31,15 +31,7 @@
 #include <immintrin.h>
 #include <math.h>
 
-// GCC 12 warns about the self-initialised _mm512_undefined_*() inside its own
-// AVX-512 intrinsics (GCC bug 105593, fixed in GCC 13), not about this code.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/avx512_util.h"
 
 namespace dtm::cpu {
@@ -233,10 +225,13 @@ void attend_avx512(float * out, const float * q, const float * keys, const float
     // 3. Exponentials (16 at a time), then their sum in increasing j.
     const __m512 vmax_all = _mm512_set1_ps(max);
     int32_t j = 0;
-    for (; j + kWideLanes <= n_keys; j += kWideLanes) _mm512_storeu_ps(scores + j, exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(scores + j), vmax_all)));
+    for (; j + kWideLanes <= n_keys; j += kWideLanes) {
+        _mm512_storeu_ps(scores + j, exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(scores + j), vmax_all)));
+    }
     if (j < n_keys) {
         const __mmask16 tail = mask16_below(n_keys - j);
-        _mm512_mask_storeu_ps(scores + j, tail, exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, scores + j), vmax_all)));
+        const __m512 s = _mm512_maskz_loadu_ps(tail, scores + j);
+        _mm512_mask_storeu_ps(scores + j, tail, exp_nonpos(_mm512_sub_ps(s, vmax_all)));
     }
     float sum = 0.0f;
     for (j = 0; j < n_keys; ++j) sum += scores[j];

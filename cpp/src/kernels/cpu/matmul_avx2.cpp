@@ -126,7 +126,9 @@ void tile(const TileArgsOf<typename P::Element> & a) {
         }
         if (MR < kSmallBatch) {
 #pragma GCC unroll 4
-            for (int j = 0; j < NP; ++j) _mm_prefetch(reinterpret_cast<const char *>(w + j * a.pstride + 16 * kGemvL1Ahead), _MM_HINT_T0);
+            for (int j = 0; j < NP; ++j) {
+                _mm_prefetch(reinterpret_cast<const char *>(w + j * a.pstride + 16 * kGemvL1Ahead), _MM_HINT_T0);
+            }
         }
         if (PREFETCH && k < a.prefetch_kc) {
 #pragma GCC unroll 4

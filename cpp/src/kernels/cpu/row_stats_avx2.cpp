@@ -18,7 +18,6 @@
 #include <math.h>
 
 #include "kernels/cpu/avx2_util.h"
-#include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/row_stats.h"
 
 namespace dtm::cpu {

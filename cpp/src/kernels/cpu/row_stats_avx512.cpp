@@ -17,13 +17,6 @@
 #include <immintrin.h>
 #include <math.h>
 
-// GCC 12 warns about the self-initialised _mm512_undefined_*() inside its own
-// AVX-512 intrinsics (GCC bug 105593, fixed in GCC 13), not about this code.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/exp_poly.h"
 #include "kernels/cpu/row_stats.h"

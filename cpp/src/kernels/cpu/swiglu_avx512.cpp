@@ -7,13 +7,6 @@
 // CPU; nothing here has external linkage besides swiglu_avx512.
 #include <immintrin.h>
 
-// GCC 12 warns about the self-initialised _mm512_undefined_*() inside its own
-// AVX-512 intrinsics (GCC bug 105593, fixed in GCC 13), not about this code.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "kernels/cpu/avx512_util.h"
 #include "kernels/cpu/swiglu.h"
 
@@ -39,7 +32,8 @@ void swiglu_avx512(float * gate, const float * up, int64_t n) {
     }
     if (i < n) {
         const __mmask16 m = mask16_below(n - i);
-        _mm512_mask_storeu_ps(gate + i, m, swiglu16(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i)));
+        const __m512 v = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
+        _mm512_mask_storeu_ps(gate + i, m, swiglu16(v, u));
     }
 }
 
