@@ -22,12 +22,25 @@ void for_each_output_block(ThreadPool & pool, int64_t n_panels, int64_t n_tokens
     // per task cost the whole engine ~4 % of its scoring speed), and 256 rows
     // of x over one k block (cols <= 1024, else k_block) stay in L2.
     constexpr int64_t kTokensPerTask = 256;
+    // Products of fewer tokens (decoding) are memory-bound: each task streams
+    // one long run of panels (the kernels prefetch the next panel tile only
+    // inside one call, so a call of 8 panels started half its tiles cold),
+    // kDecodeTasksPerThread runs per thread, in multiples of 4 panels.
+    constexpr int64_t kDecodeTokens = 4;
+    constexpr int64_t kDecodeTasksPerThread = 2;
+    constexpr int64_t kDecodePanelGrain = 4;
     if (n_panels <= 0 || n_tokens <= 0) return;
     const int64_t token_blocks = (n_tokens + kTokensPerTask - 1) / kTokensPerTask;
     int64_t panels_per_task = kPanelsPerTask;
-    // With few panels, smaller blocks so that every thread gets work.
-    const int64_t min_tasks = 4 * pool.size();
-    while (panels_per_task > 1 && (n_panels / panels_per_task) * token_blocks < min_tasks) panels_per_task /= 2;
+    if (n_tokens < kDecodeTokens) {
+        const int64_t tasks = pool.size() == 1 ? 1 : kDecodeTasksPerThread * pool.size();
+        const int64_t grains = (n_panels + kDecodePanelGrain - 1) / kDecodePanelGrain;
+        panels_per_task = std::max<int64_t>(1, (grains + tasks - 1) / tasks) * kDecodePanelGrain;
+    } else {
+        // With few panels, smaller blocks so that every thread gets work.
+        const int64_t min_tasks = 4 * pool.size();
+        while (panels_per_task > 1 && (n_panels / panels_per_task) * token_blocks < min_tasks) panels_per_task /= 2;
+    }
     const int64_t panel_blocks = (n_panels + panels_per_task - 1) / panels_per_task;
     pool.parallel_for(panel_blocks * token_blocks, [&](int64_t task, int) {
         const int64_t p0 = (task % panel_blocks) * panels_per_task;
