@@ -128,12 +128,14 @@ struct Options {
     int64_t only_tokens = 0;   // only this n_tokens (0 = all)
 };
 
-// Evicts the caches by writing a buffer larger than any last-level cache.
+// Evicts the caches by reading a buffer larger than any last-level cache,
+// so that they hold clean lines, as in decoding (the weights of the other
+// layers), not dirty ones whose write-back would slow the timed call.
 void flush_caches() {
-    static std::vector<char> junk(size_t(256) << 20);
-    static char v = 0;
-    ++v;
-    for (size_t i = 0; i < junk.size(); i += 64) junk[i] = v;
+    static std::vector<char> junk(size_t(256) << 20, 1);
+    char sum = 0;
+    for (size_t i = 0; i < junk.size(); i += 64) sum = char(sum + junk[i]);
+    asm volatile("" : : "r"(sum));  // the reads must happen
 }
 
 // Seconds per call of fn: a warm-up, then samples of about 2 ms (one call

@@ -229,20 +229,25 @@ TEST_P(MatmulPath, BitwiseEqualOnAwkwardShapes) {
 }
 
 TEST_P(MatmulPath, PartialPanelRangesWriteOnlyTheirOutputs) {
-    // 19 panels, the last one 12 rows; 1100 columns are cut into k blocks.
+    // 19 panels, the last one 12 rows; 1100 columns are cut into k blocks
+    // (13 tokens); 1 and 2 tokens take the strided walk of decoding, whose
+    // ranges of 5, 7, 17, 18 and 19 panels leave 1-3 panels (and the padded
+    // last one) to the contiguous tiles at the end.
     for (int64_t cols : {61, 1100}) {
-        const Problem pr(300, cols, 13, 7, 3, 9);
-        struct Range { int64_t p0, p1; };
-        for (const Range r : {Range{0, 1}, Range{3, 7}, Range{18, 19}, Range{17, 19}, Range{5, 5},
-                              Range{0, 19}, Range{1, 18}}) {
-            const std::vector<float> got = pr.run(fn_, r.p0, r.p1);
-            ASSERT_TRUE(same_outputs(got, pr.run(&matmul_ref, r.p0, r.p1), pr.ldy))
-                << cols << " cols, panels [" << r.p0 << ", " << r.p1 << ")";
-            for (int64_t t = 0; t < pr.n_tokens; ++t) {
-                for (int64_t o = 0; o < pr.ldy; ++o) {
-                    const bool inside = o >= r.p0 * kPanelRows && o < r.p1 * kPanelRows && o < pr.rows;
-                    ASSERT_EQ(bits_of(got[t * pr.ldy + o]) != kSentinelBits, inside)
-                        << "panels [" << r.p0 << ", " << r.p1 << "), y[" << t << "][" << o << "]";
+        for (int64_t n_tokens : {1, 2, 13}) {
+            const Problem pr(300, cols, n_tokens, 7, 3, 9);
+            struct Range { int64_t p0, p1; };
+            for (const Range r : {Range{0, 1}, Range{3, 7}, Range{18, 19}, Range{17, 19}, Range{5, 5},
+                                  Range{0, 19}, Range{1, 18}, Range{2, 9}, Range{0, 17}, Range{0, 18}}) {
+                const std::vector<float> got = pr.run(fn_, r.p0, r.p1);
+                ASSERT_TRUE(same_outputs(got, pr.run(&matmul_ref, r.p0, r.p1), pr.ldy))
+                    << cols << " cols, " << n_tokens << " tokens, panels [" << r.p0 << ", " << r.p1 << ")";
+                for (int64_t t = 0; t < pr.n_tokens; ++t) {
+                    for (int64_t o = 0; o < pr.ldy; ++o) {
+                        const bool inside = o >= r.p0 * kPanelRows && o < r.p1 * kPanelRows && o < pr.rows;
+                        ASSERT_EQ(bits_of(got[t * pr.ldy + o]) != kSentinelBits, inside)
+                            << "panels [" << r.p0 << ", " << r.p1 << "), y[" << t << "][" << o << "]";
+                    }
                 }
             }
         }

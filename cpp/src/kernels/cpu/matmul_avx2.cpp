@@ -37,7 +37,8 @@ namespace {
 //   6x16 kernel); per k step 2 loads and 6 broadcasts feed 12 FMAs.
 // - Smaller batches (decoding) are memory-bound: tiles of all their token
 //   rows times kGemvBudget / n_tokens panels (1 x 4 or 2 x 2: 8 accumulator
-//   ymm, enough independent FMA chains to hide the FMA latency).
+//   ymm, enough independent FMA chains to hide the FMA latency), in the
+//   strided walk of matmul_walk.h, without software prefetches.
 // - Panel blocks, k blocks and prefetching as in matmul_avx512.cpp.
 constexpr int kTileTokens = 6;
 constexpr int kTilePanels = 1;
@@ -46,11 +47,6 @@ constexpr int kGemvPanels = 4;
 constexpr int kGemvBudget = 4;
 constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGemvPanels, kGemvBudget,
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
-// One-token tiles also prefetch their own panels kGemvL1Ahead k steps ahead
-// into L1 (512 bytes per stream): demand misses of two 32-byte loads per line
-// became prefetches, the 32000-row head's product 4-10 % faster on Zen 4
-// (the AVX-512 path, one load per line, got slower with it and does not).
-constexpr int kGemvL1Ahead = 8;
 constexpr auto kPrefetchHint = _MM_HINT_T1;  // L2 (matmul_walk.h); an enum _mm_hint in gcc, an int in clang
 
 
@@ -103,8 +99,8 @@ void tile(const TileArgsOf<typename P::Element> & a) {
 #pragma GCC unroll 4
         for (int j = 0; j < NP; ++j) {
             const float * yr = a.y + i * a.ldy;
-            acc[i][j][0] = a.resume ? load8(yr, j * 16, a.n_valid) : _mm256_setzero_ps();
-            acc[i][j][1] = a.resume ? load8(yr, j * 16 + 8, a.n_valid) : _mm256_setzero_ps();
+            acc[i][j][0] = a.resume ? load8(yr, j * a.ystride, a.n_valid) : _mm256_setzero_ps();
+            acc[i][j][1] = a.resume ? load8(yr, j * a.ystride + 8, a.n_valid) : _mm256_setzero_ps();
         }
     }
     const float * xr[MR];
@@ -123,12 +119,6 @@ void tile(const TileArgsOf<typename P::Element> & a) {
         for (int j = 0; j < NP; ++j) {
             wv[j][0] = P::lo(w + j * a.pstride);
             wv[j][1] = P::hi(w + j * a.pstride);
-        }
-        if (MR < kSmallBatch) {
-#pragma GCC unroll 4
-            for (int j = 0; j < NP; ++j) {
-                _mm_prefetch(reinterpret_cast<const char *>(w + j * a.pstride + 16 * kGemvL1Ahead), _MM_HINT_T0);
-            }
         }
         if (PREFETCH && k < a.prefetch_kc) {
 #pragma GCC unroll 4
@@ -150,8 +140,8 @@ void tile(const TileArgsOf<typename P::Element> & a) {
         float * yr = a.y + i * a.ldy;
 #pragma GCC unroll 4
         for (int j = 0; j < NP; ++j) {
-            store8(yr, int64_t(j) * 16, a.n_valid, acc[i][j][0]);
-            store8(yr, int64_t(j) * 16 + 8, a.n_valid, acc[i][j][1]);
+            store8(yr, j * a.ystride, a.n_valid, acc[i][j][0]);
+            store8(yr, j * a.ystride + 8, a.n_valid, acc[i][j][1]);
         }
     }
 }

@@ -85,7 +85,8 @@ void tile(const TileArgsOf<typename P::Element> & a) {
 #pragma GCC unroll 8
         for (int j = 0; j < NP; ++j) {
             // Lanes past the last row (padding) are never stored; load them as 0.
-            acc[i][j] = a.resume ? _mm512_maskz_loadu_ps(mask16_below(a.n_valid - j * 16), a.y + i * a.ldy + j * 16)
+            acc[i][j] = a.resume ? _mm512_maskz_loadu_ps(mask16_below(a.n_valid - j * a.ystride),
+                                                          a.y + i * a.ldy + j * a.ystride)
                                  : _mm512_setzero_ps();
         }
     }
@@ -120,7 +121,7 @@ void tile(const TileArgsOf<typename P::Element> & a) {
         float * yr = a.y + i * a.ldy;
 #pragma GCC unroll 8
         for (int j = 0; j < NP; ++j) {
-            const int64_t o = int64_t(j) * 16;
+            const int64_t o = j * a.ystride;
             if (o + 16 <= a.n_valid) {
                 _mm512_storeu_ps(yr + o, acc[i][j]);
             } else if (o < a.n_valid) {  // padded last panel: write o < rows only

@@ -2,7 +2,8 @@
 //
 // Each ISA file (matmul_avx2.cpp, matmul_avx512.cpp) supplies a micro-kernel
 // for a tile of mr tokens x np panels over one block of k, and its blocking
-// constants; this header walks the product with them:
+// constants; this header walks the product with them. Batches of at least
+// small_batch tokens:
 //
 //   for each block of panel_block panels            (y block stays in L2)
 //     for each block of k_block steps of k           (only when cols > k_block_max)
@@ -22,6 +23,10 @@
 // fit L1, and prefetching it there evicted it before use. On Zen 4, L2 made
 // one-token products 7-17 % faster and 16- and 64-token ones up to 20 %
 // (the output head, 7B shapes), and is as fast from 256 tokens.
+//
+// Smaller batches (decoding) only stream weights; they take the strided walk
+// of matmul_walk_small below: each tile's panels far apart, no k blocks, no
+// software prefetches.
 //
 // The walk is the same for fp32 panels (PackedMatrix, tiles of float) and
 // 16-bit panels (PackedHalfMatrix, tiles of uint16_t that widen each weight
@@ -55,13 +60,16 @@ struct MatmulBlocking {
 template <typename E>
 struct TileArgsOf {
     const E * w;             // first panel of the tile at column k0: (kc, 16) per panel
-    int64_t pstride;         // elements from one panel to the next (cols * 16)
+    int64_t pstride;         // elements from one panel of the tile to the next (cols * 16,
+                             // q * cols * 16 in the strided walk of small batches)
     int64_t kc;              // k steps in this block
     const float * x;         // x[first token of the tile][k0], row stride ldx
     int64_t ldx;
     float * y;               // y[first token][first output of the tile], row stride ldy
     int64_t ldy;
-    int64_t n_valid;         // outputs of the tile that exist (o < rows), may exceed np * 16
+    int64_t ystride;         // outputs from one panel of the tile to the next (16, or q * 16)
+    int64_t n_valid;         // outputs o of the tile that exist (o < rows, o counted as the
+                             // tile's offsets in y: panel j's are j * ystride + 0..15)
     bool resume;             // start from the partial sums in y (k0 > 0) instead of 0
     const E * prefetch;      // next panel tile's weights at its k0, or nullptr for none
     int64_t prefetch_np;     // its panels (>= 1 when prefetch is set)
@@ -79,21 +87,80 @@ using TileFn = TileFnOf<float>;
 
 inline int64_t walk_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// The walk of batches below small_batch tokens (decoding), which only stream
+// weights: a tile of np panels reads np weight streams at once, and tiles of
+// adjacent panels made each stream one panel long (cols * 64 bytes, 18 KB at
+// 288 columns), too short for the hardware prefetchers to keep up: the
+// 32000-row head's product ran at ~26 GB/s where a plain read gets ~35. So
+// the panels of [panel_begin, panel_end) are dealt to the tiles strided,
+//
+//   tile i (0 <= i < q) = panels panel_begin + i + j * q, j = 0 .. np-1,
+//
+// q = full panels / np: tile i + 1 continues each of tile i's np streams
+// where it ended, and every stream runs through a q-th of the range. There
+// are no k blocks (the tokens' x rows are small) and no software prefetches:
+// on long streams the hardware prefetchers do better alone (on Zen 4, with
+// one-token tiles on AVX2: the head at ~31 GB/s; prefetching the next tile
+// into L2 held it at ~25, the tile's own streams into L1 cost ~4 %). The
+// panels left over (fewer than np, and a padded last panel) go in contiguous
+// tiles at the end.
+template <typename Matrix, typename E>
+void matmul_walk_small(const Matrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
+                       int64_t n_tokens, int64_t panel_begin, int64_t panel_end, int64_t np,
+                       TilePickerOf<E> pick) {
+    const int64_t cols = w.cols();
+    const bool padded_last = panel_end == w.n_panels() && w.rows() % kPanelRows != 0;
+    const int64_t q = (panel_end - panel_begin - (padded_last ? 1 : 0)) / np;
+
+    TileArgsOf<E> a;
+    a.kc = cols;
+    a.x = x;
+    a.ldx = ldx;
+    a.ldy = ldy;
+    a.resume = false;
+    a.pstride = q * cols * kPanelRows;
+    a.ystride = q * kPanelRows;
+    a.n_valid = (np - 1) * a.ystride + kPanelRows;  // all np panels are full
+    a.prefetch = nullptr;
+    a.prefetch_np = 0;
+    a.prefetch_kc = 0;
+    const TileFnOf<E> strided_tile = pick(int(n_tokens), int(np), false);
+    for (int64_t i = 0; i < q; ++i) {
+        a.w = w.panel(panel_begin + i);
+        a.y = y + (panel_begin + i) * kPanelRows;
+        strided_tile(a);
+    }
+
+    a.pstride = cols * kPanelRows;
+    a.ystride = kPanelRows;
+    for (int64_t p = panel_begin + q * np; p < panel_end; p += np) {
+        a.w = w.panel(p);
+        a.y = y + p * kPanelRows;
+        a.n_valid = w.rows() - p * kPanelRows;
+        pick(int(n_tokens), int(walk_min(np, panel_end - p)), false)(a);
+    }
+}
+
 // Matrix: PackedMatrix (E = float) or PackedHalfMatrix (E = uint16_t).
 template <typename Matrix, typename E>
 void matmul_walk(const Matrix & w, const float * x, int64_t ldx, float * y, int64_t ldy,
                  int64_t n_tokens, int64_t panel_begin, int64_t panel_end, const MatmulBlocking & b,
                  TilePickerOf<E> pick) {
     if (n_tokens <= 0 || panel_begin >= panel_end) return;
-    const bool small = n_tokens < b.small_batch;
-    const int64_t gemv_panels = walk_min(b.gemv_panels, b.gemv_budget / n_tokens);
-    const int64_t tile_panels = small ? (gemv_panels > 1 ? gemv_panels : 1) : b.tile_panels;
-    const int64_t tile_tokens = small ? n_tokens : b.tile_tokens;
+    if (n_tokens < b.small_batch) {
+        const int64_t gemv_panels = walk_min(b.gemv_panels, b.gemv_budget / n_tokens);
+        matmul_walk_small(w, x, ldx, y, ldy, n_tokens, panel_begin, panel_end, gemv_panels > 1 ? gemv_panels : 1,
+                          pick);
+        return;
+    }
+    const int64_t tile_panels = b.tile_panels;
+    const int64_t tile_tokens = b.tile_tokens;
     const int64_t cols = w.cols();
     const int64_t kc_max = cols > b.k_block_max ? b.k_block : (cols > 0 ? cols : 1);
 
     TileArgsOf<E> a;
     a.pstride = cols * kPanelRows;
+    a.ystride = kPanelRows;
     a.ldx = ldx;
     a.ldy = ldy;
     for (int64_t pb = panel_begin; pb < panel_end; pb += b.panel_block) {
