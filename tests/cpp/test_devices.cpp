@@ -28,7 +28,9 @@ struct Devices : ::testing::Test {
         dtm_session * s = reinterpret_cast<dtm_session *>(0x1);
         const int32_t status = dtm_session_create(model, p, &s);
         if (out_msg) *out_msg = dtm_last_error();
-        if (status != DTM_OK) EXPECT_EQ(s, nullptr) << "a refused session leaves no handle";
+        if (status != DTM_OK) {
+            EXPECT_EQ(s, nullptr) << "a refused session leaves no handle";
+        }
         dtm_session_free(status == DTM_OK ? s : nullptr);
         return status;
     }

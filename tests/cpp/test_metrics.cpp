@@ -143,7 +143,9 @@ TEST(Metrics, TeacherForcedFdtIsTheCommonPrefixOfFreeGenerations) {
             diverging += prefix < N;
             off += size_t(P + N);
         }
-        if (eps >= 0.4f) EXPECT_GT(diverging, 0) << "the perturbation should change some generations";
+        if (eps >= 0.4f) {
+            EXPECT_GT(diverging, 0) << "the perturbation should change some generations";
+        }
     }
 }
 
@@ -205,7 +207,9 @@ TEST(Metrics, ExactKlMatchesDirectComputationAndTopKIsALowerBound) {
             // their rounding (5e-4 relative, 1e-5 absolute here).
             const double tol = 1e-5 + 5e-4 * pos_kl[size_t(i)];
             EXPECT_LE(approx[size_t(i)], pos_kl[size_t(i)] + tol) << "k " << k;
-            if (k == m.vocab) EXPECT_NEAR(approx[size_t(i)], pos_kl[size_t(i)], tol);
+            if (k == m.vocab) {
+                EXPECT_NEAR(approx[size_t(i)], pos_kl[size_t(i)], tol);
+            }
         }
     }
 }

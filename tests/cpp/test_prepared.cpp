@@ -156,7 +156,9 @@ TEST_F(Prepared, CandidatePreparesOnlyItsReplacedLinears) {
             const auto * copy = dynamic_cast<const PreparedCopy *>(on_cand.prepared.linears.at(lin).get());
             ASSERT_NE(copy, nullptr);
             EXPECT_EQ(copy->of, lin) << "component " << i;
-            if (i != 1 && i != 9) EXPECT_EQ(on_cand.prepared.linears.at(lin), on_base.prepared.linears.at(lin));
+            if (i != 1 && i != 9) {
+                EXPECT_EQ(on_cand.prepared.linears.at(lin), on_base.prepared.linears.at(lin));
+            }
         }
         EXPECT_EQ(on_cand.prepared.views, on_base.prepared.views);
         EXPECT_EQ(g_live, live_before + n_linears + 1 + 2);
