@@ -40,7 +40,8 @@ namespace {
 //   k step 2 loads and 8 broadcasts feed 16 FMAs.
 // - Smaller batches (decoding) are memory-bound: tiles of all their token
 //   rows times kGemvPanels panels, so that 4+ independent FMA chains hide the
-//   FMA latency while 4 weight streams come in.
+//   FMA latency while 4 weight streams come in (the strided walk of
+//   matmul_walk.h: long streams, no software prefetches).
 // - Panel blocks of 16 panels (256 outputs); k blocks of 512 steps when
 //   cols > 1024 (a 2-panel tile's block of weights is then 64 KB, in L1/L2);
 //   prefetches of the next tile go to L2 (matmul_walk.h). Measured on Zen 5:
