@@ -23,9 +23,11 @@ void for_each_output_block(ThreadPool & pool, int64_t n_panels, int64_t n_tokens
     // of x over one k block (cols <= 1024, else k_block) stay in L2.
     constexpr int64_t kTokensPerTask = 256;
     // Products of fewer tokens (decoding) are memory-bound: each task streams
-    // one long run of panels (the kernels prefetch the next panel tile only
-    // inside one call, so a call of 8 panels started half its tiles cold),
-    // kDecodeTasksPerThread runs per thread, in multiples of 4 panels.
+    // one long run of panels, kDecodeTasksPerThread runs per thread (one on
+    // one thread), in multiples of the 4-panel one-token tile. Tasks of 8
+    // panels made every weight stream short (the fp32 kernels' strided walk,
+    // matmul_walk.h, needs a long run to make long streams of it) and cost
+    // ~10 % of one-thread decoding even before that walk.
     constexpr int64_t kDecodeTokens = 4;
     constexpr int64_t kDecodeTasksPerThread = 2;
     constexpr int64_t kDecodePanelGrain = 4;
