@@ -80,9 +80,10 @@ Figures run(dtm_model * model, int isa, int threads, int n_seqs, int len, int n_
 
     const int32_t prompt[] = {1, 9038, 2501, 263, 931};  // "Once upon a time" in the llama2 vocabulary
     int32_t plen = 5;
-    std::vector<int32_t> gen(static_cast<size_t>(n_decode));
+    constexpr int32_t kWarmupTokens = 8;
+    std::vector<int32_t> gen(static_cast<size_t>(std::max(n_decode, kWarmupTokens)));
     int32_t glen = 0;
-    if (dtm_generate_greedy(s, prompt, &plen, 1, 8, 0, gen.data(), &glen) != DTM_OK) die("generate");
+    if (dtm_generate_greedy(s, prompt, &plen, 1, kWarmupTokens, 0, gen.data(), &glen) != DTM_OK) die("generate");
     best = 1e30;
     for (int rep = 0; rep < 3; ++rep) {
         const double t0 = now_s();
@@ -123,6 +124,10 @@ int main(int argc, char ** argv) {
                         "MODEL.bin defaults to $DTM_MODEL_DIR/stories15M.bin\n");
             return 0;
         } else path = a;
+    }
+    if (n_seqs < 1 || len < 1 || n_decode < 1 || threads < 0) {
+        std::fprintf(stderr, "bench_engine: --seqs, --len and --decode take a count of at least 1, --threads one of 0 or more\n");
+        return 2;
     }
     if (path.empty()) {
         const char * dir = std::getenv("DTM_MODEL_DIR");
