@@ -49,7 +49,6 @@ constexpr MatmulBlocking kBlocking = {kTileTokens, kTilePanels, kSmallBatch, kGe
                                       /*panel_block=*/16, /*k_block=*/512, /*k_block_max=*/1024};
 constexpr auto kPrefetchHint = _MM_HINT_T1;  // L2 (matmul_walk.h); an enum _mm_hint in gcc, an int in clang
 
-
 // y lanes o .. o+7 (those < n_valid; the others read as 0).
 __m256 load8(const float * src, int64_t o, int64_t n_valid) {
     if (o + 8 <= n_valid) return _mm256_loadu_ps(src + o);

@@ -19,10 +19,9 @@
 // While the first token tile of a panel tile runs, the weights of the next
 // panel tile of the walk are prefetched one column per k step, so weights
 // that come from DRAM are in cache before they are needed. They go to L2
-// (T1), not L1: a one-token tile's next tile, 72 KB at 288 columns, does not
-// fit L1, and prefetching it there evicted it before use. On Zen 4, L2 made
-// one-token products 7-17 % faster and 16- and 64-token ones up to 20 %
-// (the output head, 7B shapes), and is as fast from 256 tokens.
+// (T1), not L1, where they evicted themselves before use: on Zen 4, L2 made
+// 16- and 64-token products up to 20 % faster (the output head, 7B shapes),
+// and is as fast from 256 tokens.
 //
 // Smaller batches (decoding) only stream weights; they take the strided walk
 // of matmul_walk_small below: each tile's panels far apart, no k blocks, no
